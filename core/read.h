@@ -1,0 +1,75 @@
+/* Reading a crawl directory: the walker lists its files, the reader turns one file
+ * (text, HTML, gzip, WARC, WARC.gz; detected by content) into documents, streamed one
+ * at a time to a callback. Bad input is reported through nd_problems, never fatal. */
+#ifndef ND_READ_H
+#define ND_READ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "problems.h"
+
+/* ---- walker ---- */
+typedef struct nd_filelist {
+    char **paths;       /* relative to the root, '/'-separated, sorted bytewise */
+    uint64_t *sizes;    /* bytes on disk, same order */
+    size_t n, cap;
+} nd_filelist;
+
+/* List every regular file under root, recursively, in deterministic (bytewise sorted
+ * path) order. Symlinks to files are followed; symlinked directories are followed only
+ * once each (device+inode), so loops end. Unreadable directories are reported and
+ * skipped. root may also be a single file (the list then holds its base name).
+ * Returns 0, or negative when root itself cannot be read (message via nd_errmsg). */
+int nd_walk(const char *root, nd_filelist *out, nd_problems *pr);
+void nd_filelist_free(nd_filelist *l);
+
+/* ---- reader ---- */
+#define ND_RAW_TRUNCATED 1u   /* body shorter than the original (cap or broken stream) */
+
+/* One document. Everything is borrowed for the duration of the callback only. */
+typedef struct nd_rawdoc {
+    const char *path;          /* relative to the root */
+    const char *uri;           /* WARC-Target-URI, or NULL */
+    const char *date;          /* WARC-Date, else HTTP Last-Modified, else NULL; as found */
+    uint64_t offset;           /* WARC: byte offset of the record in the file as stored
+                                  (start of its gzip member for .warc.gz); else 0 */
+    uint32_t record;           /* WARC: index of the record in the file; else 0 */
+    int is_html;               /* body sniffed (or declared) as HTML */
+    unsigned flags;            /* ND_RAW_* */
+    const char *skip_reason;   /* non-NULL: the document could not be used at all (binary,
+                                  unreadable, corrupt record...); body is then empty. Such
+                                  documents are still handed over, so that every input is
+                                  accounted for. */
+    uint64_t digest[2];        /* XXH3-128 (seed 0) of the original bytes: the whole file
+                                  for a plain or gzip file, the record's uncompressed bytes
+                                  (header block and content block) for a WARC record */
+    const char *body;          /* payload: decoded file content, or the WARC record's
+                                  payload with the HTTP header block stripped and chunked
+                                  transfer-coding / gzip,deflate content-coding undone */
+    size_t body_len;
+    const char *record_bytes;  /* WARC only: the whole uncompressed record as stored
+                                  (WARC headers, CRLF, block), for archiving; else NULL */
+    size_t record_len;
+    const char *http_headers;  /* WARC response only: the HTTP header block; else NULL */
+    size_t http_headers_len;
+} nd_rawdoc;
+
+/* Return 0 to go on, non-zero to stop reading this file (returned by nd_read_file). */
+typedef int (*nd_doc_fn)(void *ctx, const nd_rawdoc *doc);
+
+typedef struct nd_read_opts {
+    size_t max_doc_bytes;      /* cap on one document's decoded body; larger ones are
+                                  truncated (ND_RAW_TRUNCATED) and reported. 0: default */
+} nd_read_opts;
+
+#define ND_DEFAULT_MAX_DOC_BYTES (32u << 20)
+
+/* Read root/relpath and call fn once per document (a plain file is one document, a
+ * WARC file one per response/resource record). Never reads a whole WARC into memory.
+ * Malformed input is reported to pr and skipped or partly used; returns 0 then.
+ * Returns negative only for out-of-memory, or the callback's non-zero value. */
+int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts,
+                 nd_problems *pr, nd_doc_fn fn, void *ctx);
+
+#endif
