@@ -35,6 +35,8 @@ typedef struct nd_run_opts {
 } nd_run_opts;
 
 void nd_run_opts_default(nd_run_opts *o);
+/* Free the arrays nd_cli_run_opt grew (plugin_dirs, plugin_opts); not the strings. */
+void nd_run_opts_release(nd_run_opts *o);
 
 #define ND_DEFAULT_METHOD "shingle"
 
@@ -84,7 +86,7 @@ typedef struct nd_run {
     uint64_t file_bytes;       /* bytes of the files as stored */
     double seconds[3];         /* pass 1, pass 2, clustering wall time */
     unsigned threads;
-    char *arena_priv;          /* implementation detail of run.c */
+    struct nd_run_priv *priv;  /* implementation detail of run.c */
 } nd_run;
 
 /* Analyse opts->root. On failure returns negative with a message (nd_errmsg) and *out

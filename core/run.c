@@ -1,0 +1,1062 @@
+/* The analysis pipeline. Pass 1 (all cores, a file at a time): read, extract blocks,
+ * normalise, count blocks per site, spill the normalised blocks to a per-thread temp
+ * file. Boilerplate is then decided. Pass 2 (all cores, a document at a time): read
+ * the spill back, drop boilerplate blocks, sign. Then cluster. The source crawl is read
+ * once; per document only its record and its signature stay in memory. */
+#include "run.h"
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "extract.h"
+#include "norm.h"
+
+/* ---- string arena: strings of all documents live in big chunks, freed at once ---- */
+
+struct arena_chunk {
+    struct arena_chunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct arena {
+    struct arena_chunk *head;
+};
+
+static const char *arena_strndup(struct arena *a, const char *s, size_t n)
+{
+    if (!a->head || a->head->cap - a->head->used < n + 1) {
+        size_t cap = n + 1 > 65536 ? n + 1 : 65536;
+        struct arena_chunk *c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->next = a->head;
+        c->used = 0;
+        c->cap = cap;
+        a->head = c;
+    }
+    char *p = a->head->data + a->head->used;
+    memcpy(p, s, n);
+    p[n] = '\0';
+    a->head->used += n + 1;
+    return p;
+}
+
+static void arena_free(struct arena *a)
+{
+    while (a->head) {
+        struct arena_chunk *next = a->head->next;
+        free(a->head);
+        a->head = next;
+    }
+}
+
+/* Move all chunks of src to dst (dst then owns them). */
+static void arena_adopt(struct arena *dst, struct arena *src)
+{
+    while (src->head) {
+        struct arena_chunk *c = src->head;
+        src->head = c->next;
+        c->next = dst->head;
+        dst->head = c;
+    }
+}
+
+/* ---- private run state ---- */
+
+struct spill_loc {
+    uint64_t off;
+    uint32_t len;
+    uint32_t thread;
+};
+
+struct site_slot {
+    uint64_t hash;
+    uint32_t id;
+    uint32_t used;
+};
+
+struct nd_run_priv {
+    struct arena arena;
+    pthread_mutex_t site_mu;
+    struct site_slot *site_tab;
+    size_t site_cap;
+    size_t sites_cap;
+    FILE **spills;             /* one per thread */
+    struct spill_loc *spill;   /* per document, after the merge */
+    unsigned char *sigs;
+    uint64_t *keys;
+    size_t sig_stride;
+    _Atomic size_t next;       /* work queue cursor */
+    _Atomic uint64_t bytes_done;
+    _Atomic size_t items_done;
+    pthread_mutex_t progress_mu;
+    double t0, last_print;
+    int progress_drawn;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void nd_run_opts_default(nd_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->site_depth = 1;
+    o->threshold = -1;
+    o->containment = -1;
+    o->progress = true;
+    o->log = stderr;
+}
+
+void nd_run_opts_release(nd_run_opts *o)
+{
+    free((void *)o->plugin_dirs);
+    free((void *)o->plugin_opts);
+    o->plugin_dirs = o->plugin_opts = NULL;
+    o->n_plugin_dirs = o->n_plugin_opts = 0;
+}
+
+const char *nd_run_path(const nd_run *run, size_t doc)
+{
+    return run->files.paths[run->docs[doc].file];
+}
+
+/* ---- sites ---- */
+
+/* Site of a document: the host of its URI, else its leading folders. */
+static size_t site_key(const nd_run *run, const char *path, const char *uri, char *out,
+                       size_t out_len)
+{
+    size_t n = 0;
+    if (uri) {
+        const char *p = strstr(uri, "://");
+        p = p ? p + 3 : uri;
+        const char *at = NULL;
+        for (const char *q = p; *q && *q != '/' && *q != '?' && *q != '#'; q++)
+            if (*q == '@')
+                at = q;
+        if (at)
+            p = at + 1;
+        while (*p && *p != '/' && *p != ':' && *p != '?' && *p != '#' && n + 1 < out_len) {
+            char c = *p++;
+            out[n++] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        }
+        if (n) {
+            out[n] = '\0';
+            return n;
+        }
+    }
+    unsigned depth = run->opts.site_depth;
+    const char *end = path;
+    for (unsigned d = 0; d < depth; d++) {
+        const char *slash = strchr(end, '/');
+        if (!slash)
+            break;
+        end = slash + 1;
+    }
+    n = end > path ? (size_t)(end - path - 1) : 0;
+    if (n == 0) {
+        snprintf(out, out_len, ".");
+        return 1;
+    }
+    if (n >= out_len)
+        n = out_len - 1;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return n;
+}
+
+static int site_intern(nd_run *run, const char *key, size_t len, uint32_t *id)
+{
+    struct nd_run_priv *pv = run->priv;
+    uint64_t h = XXH3_64bits(key, len);
+    int rc = ND_OK;
+    pthread_mutex_lock(&pv->site_mu);
+    if (run->n_sites * 2 >= pv->site_cap) {
+        size_t cap = pv->site_cap ? pv->site_cap * 2 : 64;
+        struct site_slot *t = calloc(cap, sizeof *t);
+        if (!t) {
+            rc = nd_fail(ND_ENOMEM, "out of memory");
+            goto out_unlock;
+        }
+        for (size_t i = 0; i < pv->site_cap; i++) {
+            if (!pv->site_tab[i].used)
+                continue;
+            size_t j = pv->site_tab[i].hash & (cap - 1);
+            while (t[j].used)
+                j = (j + 1) & (cap - 1);
+            t[j] = pv->site_tab[i];
+        }
+        free(pv->site_tab);
+        pv->site_tab = t;
+        pv->site_cap = cap;
+    }
+    size_t j = h & (pv->site_cap - 1);
+    for (; pv->site_tab[j].used; j = (j + 1) & (pv->site_cap - 1)) {
+        const char *s = run->sites[pv->site_tab[j].id];
+        if (pv->site_tab[j].hash == h && strlen(s) == len && memcmp(s, key, len) == 0) {
+            *id = pv->site_tab[j].id;
+            goto out_unlock;
+        }
+    }
+    if (run->n_sites == pv->sites_cap) {
+        size_t cap = pv->sites_cap ? pv->sites_cap * 2 : 16;
+        char **v = realloc(run->sites, cap * sizeof *v);
+        if (!v) {
+            rc = nd_fail(ND_ENOMEM, "out of memory");
+            goto out_unlock;
+        }
+        run->sites = v;
+        pv->sites_cap = cap;
+    }
+    char *copy = strndup(key, len);
+    if (!copy) {
+        rc = nd_fail(ND_ENOMEM, "out of memory");
+        goto out_unlock;
+    }
+    run->sites[run->n_sites] = copy;
+    pv->site_tab[j] = (struct site_slot){h, (uint32_t)run->n_sites, 1};
+    *id = (uint32_t)run->n_sites++;
+out_unlock:
+    pthread_mutex_unlock(&pv->site_mu);
+    return rc;
+}
+
+/* ---- dates ---- */
+
+/* WARC-Date (ISO 8601) or HTTP date (RFC 1123) to Unix seconds; INT64_MAX if neither. */
+static int64_t parse_date(const char *s)
+{
+    if (!s)
+        return INT64_MAX;
+    while (*s == ' ')
+        s++;
+    struct tm tm;
+    static const char *const fmts[] = {"%Y-%m-%dT%H:%M:%S", "%Y-%m-%d",
+                                       "%a, %d %b %Y %H:%M:%S", "%A, %d-%b-%y %H:%M:%S"};
+    for (size_t i = 0; i < sizeof fmts / sizeof *fmts; i++) {
+        memset(&tm, 0, sizeof tm);
+        if (strptime(s, fmts[i], &tm))
+            return (int64_t)timegm(&tm);
+    }
+    return INT64_MAX;
+}
+
+/* ---- workers ---- */
+
+struct doc_tmp {
+    nd_docrec rec;
+    struct spill_loc sp;
+};
+
+struct worker {
+    nd_run *run;
+    unsigned id;
+    pthread_t th;
+    int rc;
+    char err[512];
+    /* pass 1 */
+    nd_blocks blocks;
+    nd_norm *norm;
+    nd_buf nbuf;
+    nd_toks toks;
+    uint64_t *hashes;
+    const char **texts;
+    uint32_t *lens;
+    uint32_t *ntoks;
+    size_t cap_blocks;
+    nd_buf spillbuf;
+    uint64_t spill_off;
+    struct doc_tmp *docs;
+    size_t n_docs, cap_docs;
+    struct arena arena;
+    uint32_t cur_file;
+    char last_site[256];
+    size_t last_site_len;
+    uint32_t last_site_id;
+    /* pass 2 */
+    nd_buf rbuf;
+    nd_buf content;
+    nd_token *ptoks;
+    size_t cap_ptoks;
+};
+
+static void worker_fail(struct worker *w, int rc)
+{
+    if (!w->rc) {
+        w->rc = rc;
+        snprintf(w->err, sizeof w->err, "%s", nd_errmsg());
+    }
+}
+
+static void progress(nd_run *run, const char *what, size_t done, size_t total,
+                     uint64_t bytes, uint64_t total_bytes, int final)
+{
+    struct nd_run_priv *pv = run->priv;
+    if (!run->opts.progress)
+        return;
+    double t = now_seconds();
+    if (!final && t - pv->last_print < 0.25)
+        return;
+    if (pthread_mutex_trylock(&pv->progress_mu) != 0)
+        return;
+    pv->last_print = t;
+    double el = t - pv->t0;
+    double mbs = el > 0 ? (double)bytes / 1e6 / el : 0;
+    char eta[32] = "";
+    if (!final && bytes > 0 && total_bytes > bytes)
+        snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(total_bytes - bytes) / ((double)bytes / el));
+    else if (!final && done > 0 && total > done)
+        snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(total - done) * el / (double)done);
+    fprintf(stderr, "\r\033[K%s: %zu/%zu, %.1f MB, %.1f MB/s%s", what, done, total,
+            (double)bytes / 1e6, mbs, eta);
+    if (final)
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+    pthread_mutex_unlock(&pv->progress_mu);
+}
+
+static int grow_blocks(struct worker *w, size_t n)
+{
+    if (n <= w->cap_blocks)
+        return ND_OK;
+    size_t cap = w->cap_blocks ? w->cap_blocks : 64;
+    while (cap < n)
+        cap *= 2;
+    uint64_t *h = realloc(w->hashes, cap * sizeof *h);
+    if (h)
+        w->hashes = h;
+    const char **t = realloc((void *)w->texts, cap * sizeof *t);
+    if (t)
+        w->texts = t;
+    uint32_t *l = realloc(w->lens, cap * sizeof *l);
+    if (l)
+        w->lens = l;
+    uint32_t *k = realloc(w->ntoks, cap * sizeof *k);
+    if (k)
+        w->ntoks = k;
+    if (!h || !t || !l || !k)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    w->cap_blocks = cap;
+    return ND_OK;
+}
+
+static struct doc_tmp *new_doc(struct worker *w, const nd_rawdoc *raw)
+{
+    if (w->n_docs == w->cap_docs) {
+        size_t cap = w->cap_docs ? w->cap_docs * 2 : 256;
+        struct doc_tmp *v = realloc(w->docs, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        w->docs = v;
+        w->cap_docs = cap;
+    }
+    struct doc_tmp *d = &w->docs[w->n_docs++];
+    memset(d, 0, sizeof *d);
+    d->rec.file = w->cur_file;
+    d->rec.record = raw->record;
+    d->rec.offset = raw->offset;
+    d->rec.digest[0] = raw->digest[0];
+    d->rec.digest[1] = raw->digest[1];
+    d->rec.time = INT64_MAX;
+    d->sp.thread = w->id;
+    return d;
+}
+
+/* Copy s into the arena, cut to max bytes on a UTF-8 boundary. */
+static const char *arena_clip(struct arena *a, const char *s, size_t len, size_t max)
+{
+    if (len > max) {
+        len = max;
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+            len--;
+    }
+    return arena_strndup(a, s, len);
+}
+
+static int on_doc(void *ctx, const nd_rawdoc *raw)
+{
+    struct worker *w = ctx;
+    nd_run *run = w->run;
+    struct doc_tmp *d = new_doc(w, raw);
+    if (!d)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    int rc = ND_OK;
+    if (raw->uri && !(d->rec.uri = arena_strndup(&w->arena, raw->uri, strlen(raw->uri))))
+        return nd_fail(ND_ENOMEM, "out of memory");
+    if (raw->date && !(d->rec.date = arena_clip(&w->arena, raw->date, strlen(raw->date), 64)))
+        return nd_fail(ND_ENOMEM, "out of memory");
+    d->rec.time = parse_date(raw->date);
+    if (raw->record_bytes)
+        d->rec.flags |= ND_DOC_WARC;
+
+    /* Site, with a one-entry cache: consecutive documents mostly share it. */
+    char key[256];
+    size_t klen = site_key(run, raw->path, raw->uri, key, sizeof key);
+    if (klen == w->last_site_len && memcmp(key, w->last_site, klen) == 0) {
+        d->rec.site = w->last_site_id;
+    } else {
+        if ((rc = site_intern(run, key, klen, &d->rec.site)))
+            return rc;
+        memcpy(w->last_site, key, klen);
+        w->last_site_len = klen;
+        w->last_site_id = d->rec.site;
+    }
+
+    if (raw->skip_reason) {
+        d->rec.flags |= ND_DOC_SKIPPED;
+        d->rec.reason = arena_strndup(&w->arena, raw->skip_reason, strlen(raw->skip_reason));
+        d->sp.off = w->spill_off;
+        return d->rec.reason ? ND_OK : nd_fail(ND_ENOMEM, "out of memory");
+    }
+    if (raw->flags & ND_RAW_TRUNCATED) {
+        d->rec.flags |= ND_DOC_PARTIAL;
+        d->rec.reason = "truncated: partly read";
+    }
+    if (raw->is_html)
+        d->rec.flags |= ND_DOC_HTML;
+    d->rec.bytes = raw->body_len;
+    atomic_fetch_add(&run->priv->bytes_done, 0); /* progress counts files */
+
+    nd_blocks_clear(&w->blocks);
+    rc = raw->is_html ? nd_html_extract(raw->body, raw->body_len, &w->blocks)
+                      : nd_text_extract(raw->body, raw->body_len, &w->blocks);
+    if (rc)
+        return rc;
+    if ((rc = grow_blocks(w, w->blocks.n)))
+        return rc;
+
+    /* Normalise each block; blocks without a token carry nothing to compare. */
+    nd_buf_clear(&w->nbuf);
+    size_t kept = 0;
+    uint32_t total_tokens = 0;
+    nd_buf_clear(&w->spillbuf);
+    for (size_t i = 0; i < w->blocks.n; i++) {
+        const char *bt = w->blocks.text.p + w->blocks.v[i].off;
+        uint32_t bl = w->blocks.v[i].len;
+        size_t start = w->nbuf.len;
+        w->toks.n = 0;
+        nd_norm_stats st = {0};
+        if ((rc = nd_norm_block(w->norm, bt, bl, &w->nbuf, &w->toks, &st)))
+            return rc;
+        if (w->toks.n == 0)
+            continue;
+        uint32_t nlen = (uint32_t)(w->nbuf.len - start);
+        w->hashes[kept] = XXH3_64bits(w->nbuf.p + start, nlen);
+        w->texts[kept] = bt;
+        w->lens[kept] = bl;
+        w->ntoks[kept] = (uint32_t)w->toks.n;
+        total_tokens += (uint32_t)w->toks.n;
+        /* spill record: hash, tokens, bytes, text */
+        uint32_t hdr[2] = {(uint32_t)w->toks.n, nlen};
+        if ((rc = nd_buf_append(&w->spillbuf, &w->hashes[kept], 8)) ||
+            (rc = nd_buf_append(&w->spillbuf, hdr, sizeof hdr)) ||
+            (rc = nd_buf_append(&w->spillbuf, w->nbuf.p + start, nlen)))
+            return rc;
+        kept++;
+    }
+    d->rec.n_blocks = (uint32_t)kept;
+    d->rec.n_tokens = total_tokens;
+    if (w->blocks.title.len)
+        d->rec.title = arena_clip(&w->arena, w->blocks.title.p, w->blocks.title.len, 120);
+    else if (kept)
+        d->rec.title = arena_clip(&w->arena, w->texts[0], w->lens[0], 120);
+    if ((w->blocks.title.len || kept) && !d->rec.title)
+        return nd_fail(ND_ENOMEM, "out of memory");
+
+    if (kept && (rc = nd_boiler_add_doc(run->boiler, d->rec.site, w->hashes, w->texts, w->lens, kept)))
+        return rc;
+    FILE *f = run->priv->spills[w->id];
+    if (w->spillbuf.len && fwrite(w->spillbuf.p, 1, w->spillbuf.len, f) != w->spillbuf.len)
+        return nd_fail(ND_EIO, "cannot write the temporary spill file (disk full?)");
+    d->sp.off = w->spill_off;
+    d->sp.len = (uint32_t)w->spillbuf.len;
+    w->spill_off += w->spillbuf.len;
+    return ND_OK;
+}
+
+static void *pass1_main(void *arg)
+{
+    struct worker *w = arg;
+    nd_run *run = w->run;
+    struct nd_run_priv *pv = run->priv;
+    nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes};
+    for (;;) {
+        size_t i = atomic_fetch_add(&pv->next, 1);
+        if (i >= run->files.n || w->rc)
+            break;
+        w->cur_file = (uint32_t)i;
+        int rc = nd_read_file(run->opts.root, run->files.paths[i], &ro, run->problems, on_doc, w);
+        if (rc < 0) {
+            worker_fail(w, rc);
+            break;
+        }
+        uint64_t b = atomic_fetch_add(&pv->bytes_done, run->files.sizes[i]) + run->files.sizes[i];
+        size_t done = atomic_fetch_add(&pv->items_done, 1) + 1;
+        progress(run, "reading", done, run->files.n, b, run->file_bytes, 0);
+    }
+    return NULL;
+}
+
+/* Rebuild the plugin's view of one document from its spill record. */
+static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_boiler,
+                      uint32_t *boiler_tokens)
+{
+    nd_run *run = w->run;
+    struct nd_run_priv *pv = run->priv;
+    const struct spill_loc *sp = &pv->spill[doc];
+    const nd_docrec *rec = &run->docs[doc];
+    int rc;
+    nd_buf_clear(&w->rbuf);
+    if ((rc = nd_buf_reserve(&w->rbuf, sp->len)))
+        return rc;
+    size_t got = 0;
+    while (got < sp->len) {
+        ssize_t r = pread(fileno(pv->spills[sp->thread]), w->rbuf.p + got, sp->len - got,
+                          (off_t)(sp->off + got));
+        if (r <= 0)
+            return nd_fail(ND_EIO, "cannot read back the temporary spill file");
+        got += (size_t)r;
+    }
+    nd_buf_clear(&w->content);
+    size_t ntok = 0;
+    *n_boiler = 0;
+    *boiler_tokens = 0;
+    uint32_t block = 0;
+    const char *p = w->rbuf.p, *end = w->rbuf.p + sp->len;
+    while (p < end) {
+        uint64_t h;
+        uint32_t hdr[2];
+        memcpy(&h, p, 8);
+        memcpy(hdr, p + 8, 8);
+        const char *text = p + 16;
+        p = text + hdr[1];
+        if (nd_boiler_is(run->boiler, rec->site, h)) {
+            (*n_boiler)++;
+            *boiler_tokens += hdr[0];
+            if (!run->opts.keep_boilerplate)
+                continue;
+        }
+        if (w->content.len && (rc = nd_buf_putc(&w->content, '\n')))
+            return rc;
+        if ((rc = nd_buf_append(&w->content, text, hdr[1])))
+            return rc;
+        if (ntok + hdr[0] > w->cap_ptoks) {
+            size_t cap = w->cap_ptoks ? w->cap_ptoks : 1024;
+            while (cap < ntok + hdr[0])
+                cap *= 2;
+            nd_token *v = realloc(w->ptoks, cap * sizeof *v);
+            if (!v)
+                return nd_fail(ND_ENOMEM, "out of memory");
+            w->ptoks = v;
+            w->cap_ptoks = cap;
+        }
+        /* Offsets for now; turned into pointers once content stops moving. */
+        size_t base = w->content.len - hdr[1];
+        size_t s = 0;
+        for (size_t k = 0; k <= hdr[1]; k++) {
+            if (k == hdr[1] || text[k] == ' ') {
+                if (k > s && ntok < w->cap_ptoks) {
+                    nd_token *t = &w->ptoks[ntok++];
+                    t->ptr = (const char *)(uintptr_t)(base + s);
+                    t->len = (uint32_t)(k - s);
+                    t->flags = (unsigned char)text[s] >= 0x80
+                                   ? (uint16_t)nd_norm_token_flags(text + s, k - s)
+                                   : 0;
+                    t->reserved = 0;
+                    t->block = block;
+                }
+                s = k + 1;
+            }
+        }
+        block++;
+    }
+    for (size_t i = 0; i < ntok; i++)
+        w->ptoks[i].ptr = w->content.p + (uintptr_t)w->ptoks[i].ptr;
+    out->text = w->content.p ? w->content.p : "";
+    out->len = w->content.len;
+    out->tokens = w->ptoks;
+    out->n_tokens = ntok;
+    out->n_blocks = block;
+    return ND_OK;
+}
+
+/* Pages nearly all template (index, tag and section pages) are never articles. */
+#define ND_TEMPLATE_SHARE 0.85
+#define ND_TEMPLATE_MAX_CONTENT 80
+
+static void *pass2_main(void *arg)
+{
+    struct worker *w = arg;
+    nd_run *run = w->run;
+    struct nd_run_priv *pv = run->priv;
+    const nd_plugin *pl = run->method->desc;
+    const size_t chunk = 64;
+    for (;;) {
+        size_t first = atomic_fetch_add(&pv->next, chunk);
+        if (first >= run->n_docs || w->rc)
+            break;
+        size_t last = first + chunk < run->n_docs ? first + chunk : run->n_docs;
+        for (size_t i = first; i < last; i++) {
+            nd_docrec *rec = &run->docs[i];
+            if (rec->flags & ND_DOC_SKIPPED)
+                continue;
+            nd_text t;
+            uint32_t nb, btok;
+            int rc = content_of(w, i, &t, &nb, &btok);
+            if (rc) {
+                worker_fail(w, rc);
+                return NULL;
+            }
+            rec->n_boiler_blocks = nb;
+            rec->n_content_tokens = (uint32_t)t.n_tokens;
+            uint32_t content_tok = rec->n_tokens - btok;
+            if (rec->n_tokens && content_tok < ND_TEMPLATE_MAX_CONTENT &&
+                (double)btok >= ND_TEMPLATE_SHARE * rec->n_tokens)
+                rec->flags |= ND_DOC_TEMPLATE;
+            if (t.n_tokens == 0) {
+                rec->flags |= ND_DOC_EMPTY;
+                continue;
+            }
+            rc = pl->sign(run->method_state, &t, pv->sigs + i * pv->sig_stride,
+                          pv->keys + i * run->info.n_keys);
+            if (rc < 0) {
+                worker_fail(w, nd_fail(ND_EPLUGIN, "%s: sign failed on %s", pl->name,
+                                       run->files.paths[rec->file]));
+                return NULL;
+            }
+            if (rc == ND_PLUGIN_FALLBACK)
+                rec->flags |= ND_DOC_FALLBACK;
+        }
+        size_t done = atomic_fetch_add(&pv->items_done, last - first) + (last - first);
+        progress(run, "fingerprinting", done, run->n_docs, 0, 0, 0);
+    }
+    return NULL;
+}
+
+static void worker_release(struct worker *w)
+{
+    free(w->ptoks);
+    nd_buf_free(&w->content);
+    nd_buf_free(&w->rbuf);
+    arena_free(&w->arena);
+    free(w->docs);
+    nd_buf_free(&w->spillbuf);
+    free(w->ntoks);
+    free(w->lens);
+    free((void *)w->texts);
+    free(w->hashes);
+    nd_toks_free(&w->toks);
+    nd_buf_free(&w->nbuf);
+    nd_norm_free(w->norm);
+    nd_blocks_free(&w->blocks);
+}
+
+/* Run fn on every worker thread (the calling thread takes worker 0). */
+static int run_workers(struct worker *ws, unsigned n, void *(*fn)(void *))
+{
+    unsigned started = 1;
+    for (unsigned i = 1; i < n; i++, started++)
+        if (pthread_create(&ws[i].th, NULL, fn, &ws[i]) != 0)
+            break;
+    fn(&ws[0]);
+    for (unsigned i = 1; i < started; i++)
+        pthread_join(ws[i].th, NULL);
+    for (unsigned i = 0; i < n; i++)
+        if (ws[i].rc) {
+            nd_fail(ws[i].rc, "%s", ws[i].err);
+            return ws[i].rc;
+        }
+    return ND_OK;
+}
+
+static int cmp_doc_tmp(const void *a, const void *b)
+{
+    const nd_docrec *x = &((const struct doc_tmp *)a)->rec, *y = &((const struct doc_tmp *)b)->rec;
+    if (x->file != y->file)
+        return x->file < y->file ? -1 : 1;
+    if (x->offset != y->offset)
+        return x->offset < y->offset ? -1 : 1;
+    return x->record < y->record ? -1 : x->record > y->record;
+}
+
+/* Merge the workers' documents into report order: by file path, then record. */
+static int merge_docs(nd_run *run, struct worker *ws, unsigned n)
+{
+    size_t total = 0;
+    for (unsigned i = 0; i < n; i++)
+        total += ws[i].n_docs;
+    struct doc_tmp *all = malloc((total ? total : 1) * sizeof *all);
+    run->docs = malloc((total ? total : 1) * sizeof *run->docs);
+    run->priv->spill = malloc((total ? total : 1) * sizeof *run->priv->spill);
+    if (!all || !run->docs || !run->priv->spill) {
+        free(all);
+        return nd_fail(ND_ENOMEM, "out of memory for %zu documents", total);
+    }
+    size_t k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(all + k, ws[i].docs, ws[i].n_docs * sizeof *all);
+        k += ws[i].n_docs;
+        arena_adopt(&run->priv->arena, &ws[i].arena);
+        free(ws[i].docs);
+        ws[i].docs = NULL;
+        ws[i].n_docs = ws[i].cap_docs = 0;
+    }
+    qsort(all, total, sizeof *all, cmp_doc_tmp);
+    for (size_t i = 0; i < total; i++) {
+        run->docs[i] = all[i].rec;
+        run->priv->spill[i] = all[i].sp;
+        run->bytes_read += all[i].rec.bytes;
+    }
+    run->n_docs = total;
+    free(all);
+    return ND_OK;
+}
+
+/* Which -o values belong to the chosen method; others are a usage error. */
+static int method_options(const nd_run *run, const char *name, const char ***kv, size_t *n)
+{
+    size_t len = strlen(name);
+    *kv = calloc(run->opts.n_plugin_opts + 1, sizeof **kv);
+    *n = 0;
+    if (!*kv)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    for (size_t i = 0; i < run->opts.n_plugin_opts; i++) {
+        const char *o = run->opts.plugin_opts[i];
+        const char *dot = strchr(o, '.');
+        if (!dot || !strchr(dot, '='))
+            return nd_fail(ND_EUSAGE, "-o %s: expected NAME.KEY=VALUE, e.g. -o shingle.ngram=5", o);
+        if ((size_t)(dot - o) != len || strncmp(o, name, len) != 0)
+            return nd_fail(ND_EUSAGE, "-o %s: option for plugin \"%.*s\", but the method is \"%s\"",
+                           o, (int)(dot - o), o, name);
+        (*kv)[(*n)++] = dot + 1;
+    }
+    return ND_OK;
+}
+
+static int setup_method(nd_run *run)
+{
+    const char *name = run->opts.method ? run->opts.method : ND_DEFAULT_METHOD;
+    run->plugins = calloc(1, sizeof *run->plugins);
+    if (!run->plugins)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    int rc = nd_registry_load(run->plugins, run->opts.plugin_dirs, run->opts.n_plugin_dirs);
+    if (rc)
+        return rc;
+    run->method = nd_registry_find(run->plugins, name);
+    if (!run->method) {
+        nd_buf why = ND_BUF_INIT;
+        for (size_t i = 0; i < run->plugins->n_fail; i++)
+            if (strstr(run->plugins->fail[i].path, name))
+                nd_buf_printf(&why, "; %s: %s", run->plugins->fail[i].path,
+                              run->plugins->fail[i].reason);
+        rc = nd_fail(ND_EPLUGIN, "plugin \"%s\" not found%s (see `neardup plugins`)", name,
+                     why.p ? why.p : "");
+        nd_buf_free(&why);
+        return rc;
+    }
+    const char **kv = NULL;
+    size_t n = 0;
+    rc = method_options(run, name, &kv, &n);
+    if (!rc)
+        rc = nd_plugin_instance(run->method, kv, n, &run->method_state, &run->info);
+    free((void *)kv);
+    return rc;
+}
+
+static void *cluster_alloc_sigs(nd_run *run)
+{
+    struct nd_run_priv *pv = run->priv;
+    pv->sig_stride = (run->info.sig_size + 7) & ~(size_t)7;
+    size_t n = run->n_docs ? run->n_docs : 1;
+    pv->sigs = calloc(n, pv->sig_stride);
+    pv->keys = calloc(n * run->info.n_keys, sizeof *pv->keys);
+    return pv->sigs && pv->keys ? pv->sigs : NULL;
+}
+
+static int cluster_docs(nd_run *run)
+{
+    size_t n = run->n_docs ? run->n_docs : 1;
+    uint8_t *elig = calloc(n, 1);
+    uint64_t *prio = calloc(n, sizeof *prio);
+    int rc = ND_OK;
+    if (!elig || !prio) {
+        rc = nd_fail(ND_ENOMEM, "out of memory");
+        goto out_free;
+    }
+    for (size_t i = 0; i < run->n_docs; i++) {
+        const nd_docrec *d = &run->docs[i];
+        elig[i] = !(d->flags & (ND_DOC_SKIPPED | ND_DOC_EMPTY | ND_DOC_TEMPLATE));
+        /* The likely original: earliest dated first, then the longest. */
+        uint64_t len_rank = 0xFFFFFFu - (d->n_content_tokens < 0xFFFFFFu ? d->n_content_tokens : 0xFFFFFFu);
+        if (d->time != INT64_MAX && d->time >= 0 && d->time < (1ll << 38))
+            prio[i] = ((uint64_t)d->time << 24) | len_rank;
+        else
+            prio[i] = (1ull << 63) | len_rank;
+    }
+    nd_cluster_in in = {
+        .plugin = run->method->desc,
+        .state = run->method_state,
+        .info = &run->info,
+        .n = run->n_docs,
+        .sigs = run->priv->sigs,
+        .keys = run->priv->keys,
+        .eligible = elig,
+        .priority = prio,
+        .threshold = run->opts.threshold >= 0 ? run->opts.threshold : run->info.threshold,
+        .containment = run->opts.containment >= 0 ? run->opts.containment : run->info.containment,
+        .threads = run->threads,
+    };
+    /* Signatures are laid out with an 8-byte stride; the cluster code reads sig_size. */
+    nd_sig_info packed = run->info;
+    packed.sig_size = (uint32_t)run->priv->sig_stride;
+    in.info = &packed;
+    rc = nd_cluster_run(&in, &run->clusters);
+out_free:
+    free(prio);
+    free(elig);
+    return rc;
+}
+
+int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
+{
+    *out = NULL;
+    nd_run *run = calloc(1, sizeof *run);
+    if (!run)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    run->opts = *opts;
+    int rc = ND_OK;
+    struct worker *ws = NULL;
+    unsigned nt = 0;
+    if (!(run->priv = calloc(1, sizeof *run->priv))) {
+        rc = nd_fail(ND_ENOMEM, "out of memory");
+        goto out_fail;
+    }
+    struct nd_run_priv *pv = run->priv;
+    pthread_mutex_init(&pv->site_mu, NULL);
+    pthread_mutex_init(&pv->progress_mu, NULL);
+    if ((rc = nd_problems_new(opts->log, &run->problems)) || (rc = setup_method(run)))
+        goto out_fail;
+    nd_boiler_opts bo;
+    nd_boiler_opts_default(&bo);
+    if ((rc = nd_boiler_new(&bo, &run->boiler)))
+        goto out_fail;
+    if ((rc = nd_walk(opts->root, &run->files, run->problems)))
+        goto out_fail;
+    for (size_t i = 0; i < run->files.n; i++)
+        run->file_bytes += run->files.sizes[i];
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    nt = opts->threads ? opts->threads : (cores > 0 ? (unsigned)cores : 1);
+    if (nt > 256)
+        nt = 256;
+    run->threads = nt;
+    ws = calloc(nt, sizeof *ws);
+    pv->spills = calloc(nt, sizeof *pv->spills);
+    if (!ws || !pv->spills) {
+        rc = nd_fail(ND_ENOMEM, "out of memory");
+        goto out_fail;
+    }
+    for (unsigned i = 0; i < nt; i++) {
+        ws[i].run = run;
+        ws[i].id = i;
+        nd_blocks_init(&ws[i].blocks);
+        if ((rc = nd_norm_new(&ws[i].norm)))
+            goto out_fail;
+        if (!(pv->spills[i] = tmpfile())) {
+            rc = nd_fail(ND_EIO, "cannot create a temporary file (TMPDIR full or read-only?)");
+            goto out_fail;
+        }
+    }
+
+    pv->t0 = now_seconds();
+    if ((rc = run_workers(ws, nt, pass1_main)))
+        goto out_fail;
+    progress(run, "reading", run->files.n, run->files.n, pv->bytes_done, run->file_bytes, 1);
+    for (unsigned i = 0; i < nt; i++)
+        if (fflush(pv->spills[i]) != 0) {
+            rc = nd_fail(ND_EIO, "cannot write the temporary spill file (disk full?)");
+            goto out_fail;
+        }
+    if ((rc = merge_docs(run, ws, nt)) || (rc = nd_boiler_finish(run->boiler)))
+        goto out_fail;
+    double t1 = now_seconds();
+    run->seconds[0] = t1 - pv->t0;
+
+    if (!cluster_alloc_sigs(run)) {
+        rc = nd_fail(ND_ENOMEM, "out of memory for %zu signatures", run->n_docs);
+        goto out_fail;
+    }
+    atomic_store(&pv->next, 0);
+    atomic_store(&pv->items_done, 0);
+    pv->t0 = t1;
+    if ((rc = run_workers(ws, nt, pass2_main)))
+        goto out_fail;
+    progress(run, "fingerprinting", run->n_docs, run->n_docs, 0, 0, 1);
+    double t2 = now_seconds();
+    run->seconds[1] = t2 - t1;
+    if ((rc = cluster_docs(run)))
+        goto out_fail;
+    run->seconds[2] = now_seconds() - t2;
+
+    for (unsigned i = 0; i < nt; i++)
+        worker_release(&ws[i]);
+    free(ws);
+    *out = run;
+    return ND_OK;
+
+out_fail:
+    for (unsigned i = 0; ws && i < nt; i++)
+        worker_release(&ws[i]);
+    free(ws);
+    {
+        /* Keep the message across the frees below. */
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", nd_errmsg());
+        nd_run_free(run);
+        nd_fail(rc, "%s", msg);
+    }
+    return rc;
+}
+
+void nd_run_free(nd_run *run)
+{
+    if (!run)
+        return;
+    struct nd_run_priv *pv = run->priv;
+    nd_cluster_out_free(&run->clusters);
+    if (pv) {
+        free(pv->keys);
+        free(pv->sigs);
+        free(pv->spill);
+        for (unsigned i = 0; pv->spills && i < run->threads; i++)
+            if (pv->spills[i])
+                fclose(pv->spills[i]);
+        free(pv->spills);
+        free(pv->site_tab);
+        arena_free(&pv->arena);
+        pthread_mutex_destroy(&pv->progress_mu);
+        pthread_mutex_destroy(&pv->site_mu);
+    }
+    free(run->docs);
+    for (size_t i = 0; i < run->n_sites; i++)
+        free(run->sites[i]);
+    free(run->sites);
+    nd_filelist_free(&run->files);
+    nd_boiler_free(run->boiler);
+    if (run->method && run->method_state)
+        run->method->desc->destroy(run->method_state);
+    if (run->plugins) {
+        nd_registry_free(run->plugins);
+        free(run->plugins);
+    }
+    nd_problems_free(run->problems);
+    free(pv);
+    free(run);
+}
+
+/* ---- re-reading for clean ---- */
+
+struct each_ctx {
+    const nd_run *run;
+    const uint8_t *want;
+    bool strip;
+    nd_run_text_fn fn;
+    void *fctx;
+    size_t next;              /* first document of this file not yet met */
+    size_t end;               /* one past the last document of this file */
+    nd_blocks blocks;
+    nd_norm *norm;
+    nd_buf nbuf, text;
+    nd_toks toks;
+};
+
+static int each_doc(void *ctx, const nd_rawdoc *raw)
+{
+    struct each_ctx *c = ctx;
+    const nd_run *run = c->run;
+    /* Match by (offset, record): the order is the file's own, as in pass 1. */
+    size_t i = c->next;
+    while (i < c->end && (run->docs[i].offset != raw->offset || run->docs[i].record != raw->record))
+        i++;
+    if (i == c->end)
+        return 0;
+    c->next = i + 1;
+    if (c->want && !c->want[i])
+        return 0;
+    int rc;
+    nd_buf_clear(&c->text);
+    if (!raw->skip_reason) {
+        nd_blocks_clear(&c->blocks);
+        rc = raw->is_html ? nd_html_extract(raw->body, raw->body_len, &c->blocks)
+                          : nd_text_extract(raw->body, raw->body_len, &c->blocks);
+        if (rc)
+            return rc;
+        for (size_t b = 0; b < c->blocks.n; b++) {
+            const char *bt = c->blocks.text.p + c->blocks.v[b].off;
+            uint32_t bl = c->blocks.v[b].len;
+            if (c->strip) {
+                nd_buf_clear(&c->nbuf);
+                c->toks.n = 0;
+                if ((rc = nd_norm_block(c->norm, bt, bl, &c->nbuf, &c->toks, NULL)))
+                    return rc;
+                if (c->toks.n &&
+                    nd_boiler_is(run->boiler, run->docs[i].site, XXH3_64bits(c->nbuf.p, c->nbuf.len)))
+                    continue;
+            }
+            if ((c->text.len && (rc = nd_buf_putc(&c->text, '\n'))) ||
+                (rc = nd_buf_append(&c->text, bt, bl)))
+                return rc;
+        }
+    }
+    return c->fn(c->fctx, i, raw, c->text.p ? c->text.p : "", c->text.len);
+}
+
+int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_text_fn fn,
+                     void *ctx)
+{
+    struct each_ctx c = {.run = run, .want = want, .strip = strip, .fn = fn, .fctx = ctx};
+    nd_blocks_init(&c.blocks);
+    int rc = nd_norm_new(&c.norm);
+    nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes};
+    size_t i = 0;
+    while (!rc && i < run->n_docs) {
+        size_t end = i;
+        int any = 0;
+        while (end < run->n_docs && run->docs[end].file == run->docs[i].file) {
+            any |= !want || want[end];
+            end++;
+        }
+        if (any) {
+            c.next = i;
+            c.end = end;
+            rc = nd_read_file(run->opts.root, run->files.paths[run->docs[i].file], &ro, NULL,
+                              each_doc, &c);
+            /* Documents the re-read no longer produced: the source changed under us. */
+            for (size_t k = c.next; !rc && k < end; k++)
+                if (!want || want[k]) {
+                    nd_problem(run->problems, ND_SKIPPED, run->files.paths[run->docs[k].file],
+                               "changed since read", "document no longer readable (source changed?)");
+                    rc = fn(ctx, k, NULL, "", 0);
+                }
+        }
+        i = end;
+    }
+    nd_toks_free(&c.toks);
+    nd_buf_free(&c.text);
+    nd_buf_free(&c.nbuf);
+    nd_norm_free(c.norm);
+    nd_blocks_free(&c.blocks);
+    return rc;
+}
