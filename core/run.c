@@ -93,6 +93,7 @@ struct nd_run_priv {
     struct spill_loc *spill;   /* per document, after the merge */
     unsigned char *sigs;
     uint64_t *keys;
+    uint64_t *full;            /* per document: XXH3-64 of all its normalised blocks */
     size_t sig_stride;
     _Atomic size_t next;       /* work queue cursor */
     _Atomic uint64_t bytes_done;
@@ -534,6 +535,7 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     *n_boiler = 0;
     *boiler_tokens = 0;
     uint32_t block = 0;
+    uint64_t full = 0;
     const char *p = w->rbuf.p, *end = w->rbuf.p + sp->len;
     while (p < end) {
         uint64_t h;
@@ -542,6 +544,7 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
         memcpy(hdr, p + 8, 8);
         const char *text = p + 16;
         p = text + hdr[1];
+        full = XXH3_64bits_withSeed(&h, 8, full);
         if (nd_boiler_is(run->boiler, rec->site, h)) {
             (*n_boiler)++;
             *boiler_tokens += hdr[0];
@@ -584,6 +587,7 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     }
     for (size_t i = 0; i < ntok; i++)
         w->ptoks[i].ptr = w->content.p + (uintptr_t)w->ptoks[i].ptr;
+    pv->full[doc] = full;
     out->text = w->content.p ? w->content.p : "";
     out->len = w->content.len;
     out->tokens = w->ptoks;
@@ -613,7 +617,7 @@ static void *pass2_main(void *arg)
             if (rec->flags & ND_DOC_SKIPPED)
                 continue;
             nd_text t;
-            uint32_t nb, btok;
+            uint32_t nb = 0, btok = 0;
             int rc = content_of(w, i, &t, &nb, &btok);
             if (rc) {
                 worker_fail(w, rc);
@@ -782,7 +786,106 @@ static void *cluster_alloc_sigs(nd_run *run)
     size_t n = run->n_docs ? run->n_docs : 1;
     pv->sigs = calloc(n, pv->sig_stride);
     pv->keys = calloc(n * run->info.n_keys, sizeof *pv->keys);
-    return pv->sigs && pv->keys ? pv->sigs : NULL;
+    pv->full = calloc(n, sizeof *pv->full);
+    return pv->sigs && pv->keys && pv->full ? pv->sigs : NULL;
+}
+
+struct leftover {
+    uint64_t full, prio;
+    uint32_t doc;
+};
+
+static int cmp_leftover(const void *a, const void *b)
+{
+    const struct leftover *x = a, *y = b;
+    if (x->full != y->full)
+        return x->full < y->full ? -1 : 1;
+    if (x->prio != y->prio)
+        return x->prio < y->prio ? -1 : 1;
+    return x->doc < y->doc ? -1 : x->doc > y->doc;
+}
+
+struct cluster_order {
+    size_t size;
+    uint32_t first;
+    uint32_t id;
+};
+
+static int cmp_cluster_order(const void *a, const void *b)
+{
+    const struct cluster_order *x = a, *y = b;
+    if (x->size != y->size)
+        return x->size > y->size ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Pages with no content left (all boilerplate, or template-only) are not fingerprinted
+ * by the method, but two identical ones are still exact re-crawls: group them by the
+ * hash of their whole normalised text, then renumber all clusters largest first. */
+static int cluster_leftovers(nd_run *run, const uint64_t *prio)
+{
+    nd_cluster_out *co = &run->clusters;
+    size_t n = 0;
+    for (size_t i = 0; i < run->n_docs; i++)
+        n += (run->docs[i].flags & (ND_DOC_EMPTY | ND_DOC_TEMPLATE)) &&
+             !(run->docs[i].flags & ND_DOC_SKIPPED) && run->docs[i].n_tokens > 0;
+    if (n < 2)
+        return ND_OK;
+    struct leftover *v = malloc(n * sizeof *v);
+    if (!v)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    n = 0;
+    for (size_t i = 0; i < run->n_docs; i++)
+        if ((run->docs[i].flags & (ND_DOC_EMPTY | ND_DOC_TEMPLATE)) &&
+            !(run->docs[i].flags & ND_DOC_SKIPPED) && run->docs[i].n_tokens > 0)
+            v[n++] = (struct leftover){run->priv->full[i], prio[i], (uint32_t)i};
+    qsort(v, n, sizeof *v, cmp_leftover);
+    size_t added = 0;
+    for (size_t s = 0, e; s < n; s = e) {
+        for (e = s + 1; e < n && v[e].full == v[s].full; e++)
+            ;
+        if (e - s < 2)
+            continue;
+        for (size_t k = s; k < e; k++) {
+            co->cluster[v[k].doc] = (int32_t)(co->n_clusters + added);
+            co->rep[v[k].doc] = v[s].doc;
+            co->similarity[v[k].doc] = 1.0f;
+            if (co->containment)
+                co->containment[v[k].doc] = -1.0f;
+        }
+        added++;
+    }
+    free(v);
+    if (!added)
+        return ND_OK;
+    size_t nc = co->n_clusters + added;
+    struct cluster_order *ord = calloc(nc, sizeof *ord);
+    int32_t *remap = malloc(nc * sizeof *remap);
+    if (!ord || !remap) {
+        free(ord);
+        free(remap);
+        return nd_fail(ND_ENOMEM, "out of memory");
+    }
+    for (size_t c = 0; c < nc; c++)
+        ord[c] = (struct cluster_order){0, UINT32_MAX, (uint32_t)c};
+    for (size_t i = 0; i < run->n_docs; i++) {
+        int32_t c = co->cluster[i];
+        if (c < 0)
+            continue;
+        ord[c].size++;
+        if (i < ord[c].first)
+            ord[c].first = (uint32_t)i;
+    }
+    qsort(ord, nc, sizeof *ord, cmp_cluster_order);
+    for (size_t k = 0; k < nc; k++)
+        remap[ord[k].id] = (int32_t)k;
+    for (size_t i = 0; i < run->n_docs; i++)
+        if (co->cluster[i] >= 0)
+            co->cluster[i] = remap[co->cluster[i]];
+    co->n_clusters = nc;
+    free(remap);
+    free(ord);
+    return ND_OK;
 }
 
 static int cluster_docs(nd_run *run)
@@ -823,6 +926,8 @@ static int cluster_docs(nd_run *run)
     packed.sig_size = (uint32_t)run->priv->sig_stride;
     in.info = &packed;
     rc = nd_cluster_run(&in, &run->clusters);
+    if (!rc)
+        rc = cluster_leftovers(run, prio);
 out_free:
     free(prio);
     free(elig);
@@ -937,6 +1042,7 @@ void nd_run_free(nd_run *run)
     struct nd_run_priv *pv = run->priv;
     nd_cluster_out_free(&run->clusters);
     if (pv) {
+        free(pv->full);
         free(pv->keys);
         free(pv->sigs);
         free(pv->spill);
