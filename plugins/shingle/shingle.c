@@ -34,8 +34,8 @@
 #define SH_MAX_NGRAM 16
 #define SH_MAX_PERM 1024
 #define SH_FLAG_FALLBACK 1u
-/* Distinct-shingle set on the stack up to this many slots (8 bytes each). */
-#define SH_STACK_SET 4096
+/* Distinct-shingle set on the stack up to this many slots (4 bytes each, 32 KB). */
+#define SH_STACK_SET 8192
 /* Joined-shingle buffer for windows whose tokens are not laid out contiguously. */
 #define SH_JOIN_BUF 512
 
@@ -318,10 +318,18 @@ static int sh_fallback(const sh_state *s, const nd_text *doc, sh_sig *sig, uint6
     return ND_PLUGIN_FALLBACK;
 }
 
-static void oph_densify(const sh_state *s, uint32_t *slot, const uint8_t *filled,
-                        unsigned n_filled)
+/* Fill the bins no shingle fell into. A bin still at UINT32_MAX is taken as empty: a
+ * shingle whose low 32 bits are all ones (1 in 2^32) would be taken for empty and
+ * overwritten, which changes nothing measurable. */
+static void oph_densify(const sh_state *s, uint32_t *slot)
 {
     unsigned k = s->k;
+    uint8_t filled[SH_MAX_PERM];
+    unsigned n_filled = 0;
+    for (unsigned i = 0; i < k; i++) {
+        filled[i] = slot[i] != UINT32_MAX;
+        n_filled += filled[i];
+    }
     if (n_filled == k || n_filled == 0)
         return;
     for (unsigned i = 0; i < k; i++) {
@@ -349,12 +357,15 @@ static int sh_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     if (nt < n)
         return sh_fallback(s, doc, sig, keys);
 
-    /* distinct shingles: open addressing, 0 marks an empty slot */
+    /* distinct shingles: open addressing on the high 32 bits of each hash, 0 marks an
+     * empty slot. 32-bit entries keep the table in L1 for most documents; two distinct
+     * shingles agreeing on 32 bits (about 1 in 2^32 per pair) only make the counted size
+     * one smaller. */
     size_t nsh = nt - n + 1, cap = 64;
     while (cap < nsh * 2)
         cap *= 2;
-    uint64_t stack_set[SH_STACK_SET];
-    uint64_t *set = stack_set;
+    uint32_t stack_set[SH_STACK_SET];
+    uint32_t *set = stack_set;
     if (cap > SH_STACK_SET) {
         set = s->host->malloc(cap * sizeof *set);
         if (!set)
@@ -364,16 +375,14 @@ static int sh_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     size_t mask = cap - 1;
 
     uint32_t *slot = sig->slot;
-    uint8_t filled[SH_MAX_PERM];
     for (unsigned i = 0; i < k; i++)
         slot[i] = UINT32_MAX;
-    memset(filled, 0, k);
-    unsigned n_filled = 0;
 
     size_t window = 0; /* bytes of the n tokens, without separators */
     for (size_t j = 0; j < n - 1; j++)
         window += t[j].len;
     uint32_t distinct = 0;
+    uint64_t seedmix = s->seed ? mix64(s->seed) : 0;
     for (size_t i = 0; i < nsh; i++) {
         const nd_token *last = &t[i + n - 1];
         window += last->len;
@@ -386,23 +395,22 @@ static int sh_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
             x = hash_joined(&t[i], n);
         window -= t[i].len;
 
-        uint64_t e = x ? x : 1;
-        size_t h = (size_t)(e ^ (e >> 29)) & mask;
+        uint32_t e = (uint32_t)(x >> 32);
+        e += !e;
+        size_t h = (size_t)x & mask;
         while (set[h] && set[h] != e)
             h = (h + 1) & mask;
-        if (set[h])
-            continue; /* seen: a set, not a bag */
+        distinct += !set[h];
         set[h] = e;
-        distinct++;
 
-        uint64_t m = mix64(x ^ s->seed);
+        /* the seed remixes the shingle hash (a bijection); seed 0 keeps it as is, so the
+         * OPH bin is the top bits of XXH3 itself. A repeated shingle updates the minima
+         * again, harmlessly. */
+        uint64_t m = seedmix ? mix64(x ^ seedmix) : x;
         if (s->scheme == SCHEME_OPH) {
             unsigned bin = (unsigned)(((m >> 32) * (uint64_t)k) >> 32);
-            uint32_t v = (uint32_t)m;
-            if (v < slot[bin])
-                slot[bin] = v;
-            n_filled += !filled[bin];
-            filled[bin] = 1;
+            uint32_t v = (uint32_t)m, cur = slot[bin];
+            slot[bin] = v < cur ? v : cur;
         } else {
             uint64_t m32 = (uint32_t)m;
             for (unsigned j = 0; j < k; j++) {
@@ -414,7 +422,7 @@ static int sh_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     if (set != stack_set)
         s->host->free(set);
     if (s->scheme == SCHEME_OPH)
-        oph_densify(s, slot, filled, n_filled);
+        oph_densify(s, slot);
     sig->flags = 0;
     sig->size = distinct;
     for (unsigned b = 0; b < s->bands; b++)
