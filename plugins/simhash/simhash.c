@@ -29,7 +29,8 @@
 #define SM_MAX_NGRAM 16
 #define SM_MAX_K 7 /* 8 blocks of 8 bits: beyond this the buckets are all documents */
 #define SM_FLAG_FALLBACK 1u
-#define SM_STACK_SET 4096
+/* sign() scratch on the stack up to this size (features of a ~5000-token page) */
+#define SM_STACK_BYTES 49152
 #define SM_JOIN_BUF 512
 
 typedef struct sm_state {
@@ -40,6 +41,12 @@ typedef struct sm_state {
     /* spread[v]: the 8 bits of byte v, one per byte lane (lane j = bit j) */
     uint64_t spread[256];
 } sm_state;
+
+/* A feature seen more than once: its hash and its slot in the count table. */
+typedef struct sm_rep {
+    uint64_t hash;
+    uint32_t slot;
+} sm_rep;
 
 typedef struct sm_sig {
     uint64_t fp;
@@ -212,28 +219,31 @@ static int sm_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
         return ND_PLUGIN_FALLBACK;
     }
 
-    /* distinct features with their counts; 0 marks an empty slot */
+    /* distinct features: open addressing on the high 32 bits of each hash (0 marks an
+     * empty slot; two features agreeing on 32 bits, ~1 in 2^32 per pair, count as one)
+     * with a saturating count, and the list of features seen twice or more */
     size_t nf = nt - n + 1, cap = 64;
     while (cap < nf * 2)
         cap *= 2;
-    uint64_t stack_key[SM_STACK_SET];
-    uint16_t stack_cnt[SM_STACK_SET];
-    uint64_t *key = stack_key;
-    uint16_t *cnt = stack_cnt;
-    if (cap > SM_STACK_SET) {
-        key = s->host->malloc(cap * (sizeof *key + sizeof *cnt));
-        if (!key)
+    size_t bytes = cap * (sizeof(uint32_t) + 1) + (nf / 2 + 1) * sizeof(sm_rep);
+    sm_rep stack_buf[SM_STACK_BYTES / sizeof(sm_rep)];
+    void *buf = stack_buf;
+    if (bytes > sizeof stack_buf) {
+        buf = s->host->malloc(bytes);
+        if (!buf)
             return ND_PLUGIN_ENOMEM;
-        cnt = (uint16_t *)(key + cap);
     }
-    memset(key, 0, cap * sizeof *key);
-    size_t mask = cap - 1;
+    sm_rep *rep = buf; /* a repeated feature occurs twice: at most nf/2 of them */
+    uint32_t *tag = (uint32_t *)(rep + nf / 2 + 1);
+    uint8_t *cnt = (uint8_t *)(tag + cap);
+    memset(tag, 0, cap * sizeof *tag);
+    size_t mask = cap - 1, n_rep = 0;
 
     /* bit counts of the distinct features: 8-bit lanes flushed every 255 features */
     uint64_t lanes[8] = {0};
     uint32_t bits[64] = {0};
     unsigned in_lanes = 0;
-    size_t distinct = 0, repeated = 0;
+    size_t distinct = 0;
     size_t window = 0;
     for (size_t j = 0; j < n - 1; j++)
         window += t[j].len;
@@ -248,16 +258,18 @@ static int sm_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
             x = hash_joined(&t[i], n);
         window -= t[i].len;
 
-        uint64_t e = x ? x : 1;
-        size_t h = (size_t)(x ^ (x >> 32)) & mask;
-        while (key[h] && key[h] != e)
+        uint32_t e = (uint32_t)(x >> 32);
+        e += !e;
+        size_t h = (size_t)x & mask;
+        while (tag[h] && tag[h] != e)
             h = (h + 1) & mask;
-        if (key[h]) {
-            repeated += cnt[h] == 1;
-            cnt[h] += cnt[h] < UINT16_MAX;
+        if (tag[h]) {
+            if (cnt[h] == 1)
+                rep[n_rep++] = (sm_rep){x, (uint32_t)h};
+            cnt[h] += cnt[h] < UINT8_MAX;
             continue;
         }
-        key[h] = e;
+        tag[h] = e;
         cnt[h] = 1;
         distinct++;
         for (unsigned b = 0; b < 8; b++)
@@ -272,14 +284,12 @@ static int sm_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     /* each distinct feature weighs 1: sum_b = 2*bits[b] - distinct; features seen
      * c > 1 times add ln(c) more */
     double extra[64] = {0};
-    if (s->log_weight && repeated) {
-        for (size_t h = 0; h < cap; h++) {
-            if (!key[h] || cnt[h] < 2)
-                continue;
-            double w = log((double)cnt[h]);
-            uint64_t x = key[h] == 1 ? 0 : key[h]; /* 0 was stored as 1: ~never */
+    if (s->log_weight) {
+        for (size_t r = 0; r < n_rep; r++) {
+            double w = log((double)cnt[rep[r].slot]);
+            uint64_t x = rep[r].hash;
             for (unsigned b = 0; b < 64; b++)
-                extra[b] += (x >> b) & 1 ? w : -w;
+                extra[b] += w * (double)(int)(((x >> b) & 1) * 2 - 1);
         }
     }
     uint64_t fp = 0;
@@ -287,8 +297,8 @@ static int sm_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
         double sum = 2.0 * bits[b] - (double)distinct + extra[b];
         fp |= (uint64_t)(sum > 0) << b;
     }
-    if (key != stack_key)
-        s->host->free(key);
+    if (buf != stack_buf)
+        s->host->free(buf);
     sig->fp = fp;
     sig->flags = 0;
     sig->pad = 0;
