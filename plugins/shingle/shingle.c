@@ -30,14 +30,14 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "ngram.h"
+
 #define SH_NAME "shingle"
 #define SH_MAX_NGRAM 16
 #define SH_MAX_PERM 1024
 #define SH_FLAG_FALLBACK 1u
 /* Distinct-shingle set on the stack up to this many slots (4 bytes each, 32 KB). */
 #define SH_STACK_SET 8192
-/* Joined-shingle buffer for windows whose tokens are not laid out contiguously. */
-#define SH_JOIN_BUF 512
 
 enum { SCHEME_OPH, SCHEME_KPERM };
 
@@ -274,39 +274,9 @@ static int sh_create(const nd_host *host, const nd_kv *opts, size_t n_opts, void
 
 /* ---- signing ---- */
 
-/* XXH3-64 of tokens [i, i+n) joined by single spaces, built piecewise: for windows
- * whose bytes in text are not exactly that (a block boundary, or a host laying tokens
- * out otherwise). */
-static uint64_t hash_joined(const nd_token *t, size_t n)
-{
-    char buf[SH_JOIN_BUF];
-    size_t len = 0;
-    for (size_t j = 0; j < n; j++)
-        len += t[j].len + (j > 0);
-    if (len <= sizeof buf) {
-        char *p = buf;
-        for (size_t j = 0; j < n; j++) {
-            if (j)
-                *p++ = ' ';
-            memcpy(p, t[j].ptr, t[j].len);
-            p += t[j].len;
-        }
-        return XXH3_64bits(buf, len);
-    }
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_64bits_reset(&st);
-    for (size_t j = 0; j < n; j++) {
-        if (j)
-            XXH3_64bits_update(&st, " ", 1);
-        XXH3_64bits_update(&st, t[j].ptr, t[j].len);
-    }
-    return XXH3_64bits_digest(&st);
-}
-
 static int sh_fallback(const sh_state *s, const nd_text *doc, sh_sig *sig, uint64_t *keys)
 {
-    uint64_t h = hash_joined(doc->tokens, doc->n_tokens);
+    uint64_t h = ngram_hash_joined(doc->tokens, doc->n_tokens);
     memset(sig->slot, 0, 4u * s->k);
     sig->flags = SH_FLAG_FALLBACK;
     sig->size = 1;
@@ -351,7 +321,6 @@ static int sh_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
 {
     const sh_state *s = state;
     sh_sig *sig = sigp;
-    const nd_token *t = doc->tokens;
     size_t n = s->ngram, nt = doc->n_tokens;
     unsigned k = s->k;
     if (nt < n)
@@ -378,23 +347,12 @@ static int sh_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     for (unsigned i = 0; i < k; i++)
         slot[i] = UINT32_MAX;
 
-    size_t window = 0; /* bytes of the n tokens, without separators */
-    for (size_t j = 0; j < n - 1; j++)
-        window += t[j].len;
     uint32_t distinct = 0;
     uint64_t seedmix = s->seed ? mix64(s->seed) : 0;
+    ngram_iter it;
+    ngram_init(&it, doc, n);
     for (size_t i = 0; i < nsh; i++) {
-        const nd_token *last = &t[i + n - 1];
-        window += last->len;
-        const char *p0 = t[i].ptr, *p1 = last->ptr + last->len;
-        uint64_t x;
-        /* tokens of one block, one space apart: the joined shingle is the text itself */
-        if (t[i].block == last->block && (size_t)(p1 - p0) == window + n - 1)
-            x = XXH3_64bits(p0, (size_t)(p1 - p0));
-        else
-            x = hash_joined(&t[i], n);
-        window -= t[i].len;
-
+        uint64_t x = ngram_next(&it);
         uint32_t e = (uint32_t)(x >> 32);
         e += !e;
         size_t h = (size_t)x & mask;

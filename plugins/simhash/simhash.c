@@ -25,13 +25,14 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "../shingle/ngram.h"
+
 #define SM_NAME "simhash"
 #define SM_MAX_NGRAM 16
 #define SM_MAX_K 7 /* 8 blocks of 8 bits: beyond this the buckets are all documents */
 #define SM_FLAG_FALLBACK 1u
 /* sign() scratch on the stack up to this size (features of a ~5000-token page) */
 #define SM_STACK_BYTES 49152
-#define SM_JOIN_BUF 512
 
 typedef struct sm_state {
     const nd_host *host;
@@ -157,34 +158,6 @@ static int sm_create(const nd_host *host, const nd_kv *opts, size_t n_opts, void
     return ND_PLUGIN_OK;
 }
 
-/* XXH3-64 of tokens joined by single spaces, built piecewise (see shingle.c). */
-static uint64_t hash_joined(const nd_token *t, size_t n)
-{
-    char buf[SM_JOIN_BUF];
-    size_t len = 0;
-    for (size_t j = 0; j < n; j++)
-        len += t[j].len + (j > 0);
-    if (len <= sizeof buf) {
-        char *p = buf;
-        for (size_t j = 0; j < n; j++) {
-            if (j)
-                *p++ = ' ';
-            memcpy(p, t[j].ptr, t[j].len);
-            p += t[j].len;
-        }
-        return XXH3_64bits(buf, len);
-    }
-    XXH3_state_t st;
-    XXH3_INITSTATE(&st);
-    XXH3_64bits_reset(&st);
-    for (size_t j = 0; j < n; j++) {
-        if (j)
-            XXH3_64bits_update(&st, " ", 1);
-        XXH3_64bits_update(&st, t[j].ptr, t[j].len);
-    }
-    return XXH3_64bits_digest(&st);
-}
-
 static void make_keys(const sm_state *s, uint64_t fp, uint64_t *keys)
 {
     for (unsigned i = 0; i <= s->k; i++) {
@@ -211,7 +184,7 @@ static int sm_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     size_t n = s->ngram, nt = doc->n_tokens;
     if (nt < n) {
         /* short text: the fingerprint is the hash of the token sequence itself */
-        sig->fp = hash_joined(t, nt);
+        sig->fp = ngram_hash_joined(t, nt);
         sig->flags = SM_FLAG_FALLBACK;
         sig->pad = 0;
         for (unsigned i = 0; i <= s->k; i++)
@@ -244,19 +217,10 @@ static int sm_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     uint32_t bits[64] = {0};
     unsigned in_lanes = 0;
     size_t distinct = 0;
-    size_t window = 0;
-    for (size_t j = 0; j < n - 1; j++)
-        window += t[j].len;
+    ngram_iter it;
+    ngram_init(&it, doc, n);
     for (size_t i = 0; i < nf; i++) {
-        const nd_token *last = &t[i + n - 1];
-        window += last->len;
-        const char *p0 = t[i].ptr, *p1 = last->ptr + last->len;
-        uint64_t x;
-        if (t[i].block == last->block && (size_t)(p1 - p0) == window + n - 1)
-            x = XXH3_64bits(p0, (size_t)(p1 - p0));
-        else
-            x = hash_joined(&t[i], n);
-        window -= t[i].len;
+        uint64_t x = ngram_next(&it);
 
         uint32_t e = (uint32_t)(x >> 32);
         e += !e;
