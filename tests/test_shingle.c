@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "cluster.h"
 #include "plugin_harness.h"
 
 static const nd_plugin *P;
@@ -542,8 +543,75 @@ static void test_banding(void **st)
         free(ta);
         free(tb);
     }
-    if (hits < 170)
+    if (hits < 180)
         fail_msg("40%% heads found %d times of 200", hits);
+    inst_free(&in);
+}
+
+/* End to end with the core's clustering: 30 articles, each with an edited copy, a
+ * 40% head and an unrelated page; every copy joins its article, nothing else joins. */
+static void test_with_cluster(void **st)
+{
+    (void)st;
+    enum { ART = 30, PER = 4, N = ART * PER, LEN = 500 };
+    inst in;
+    inst_make(&in, NULL, 0);
+    size_t stride = in.info.sig_size;
+    unsigned char *sigs = aligned_alloc(8, N * stride);
+    uint64_t *keys = malloc(N * in.info.n_keys * sizeof *keys);
+    uint8_t elig[N];
+    uint64_t prio[N];
+    assert_non_null(sigs);
+    assert_non_null(keys);
+    uint64_t seed = 21;
+    for (int a = 0; a < ART; a++) {
+        uint32_t w[LEN], e[LEN], o[LEN];
+        for (int i = 0; i < LEN; i++) {
+            w[i] = e[i] = (uint32_t)(rng(&seed) % 50000);
+            o[i] = (uint32_t)(rng(&seed) % 50000);
+        }
+        for (int x = 0; x < 8; x++) /* a few words changed */
+            e[rng(&seed) % LEN] = 70000 + (uint32_t)x;
+        const uint32_t *src[PER] = {w, e, w, o};
+        size_t len[PER] = {LEN, LEN, LEN * 2 / 5, LEN};
+        for (int c = 0; c < PER; c++) {
+            int d = c * ART + a; /* documents of one article are far apart in index */
+            char *t = words_text(src[c], len[c]);
+            ph_doc doc;
+            ph_doc_make(&doc, t);
+            assert_int_equal(P->sign(in.state, &doc.t, sigs + (size_t)d * stride,
+                                     keys + (size_t)d * in.info.n_keys),
+                             ND_PLUGIN_OK);
+            ph_doc_free(&doc);
+            free(t);
+            elig[d] = 1;
+            prio[d] = (uint64_t)c; /* the original first */
+        }
+    }
+    nd_cluster_in cin = {P, in.state, &in.info, N, sigs, keys, elig, prio,
+                         in.info.threshold, in.info.containment, 2};
+    nd_cluster_out out;
+    assert_int_equal(nd_cluster_run(&cin, &out), 0);
+    assert_int_equal(out.n_clusters, ART);
+    int heads = 0;
+    for (int a = 0; a < ART; a++) {
+        int32_t k = out.cluster[a];
+        assert_true(k >= 0);
+        assert_int_equal(out.rep[a], a);
+        assert_int_equal(out.cluster[ART + a], k); /* edited copy */
+        assert_true(out.similarity[ART + a] > 0.7); /* Jaccard about 0.85 */
+        /* truncated copy, Jaccard 0.4: a candidate with p = 0.94 (LSH) */
+        if (out.cluster[2 * ART + a] >= 0) {
+            assert_int_equal(out.cluster[2 * ART + a], k);
+            assert_true(out.containment[2 * ART + a] >= in.info.containment);
+            heads++;
+        }
+        assert_int_equal(out.cluster[3 * ART + a], -1); /* unrelated */
+    }
+    assert_true(heads >= ART - 3);
+    nd_cluster_out_free(&out);
+    free(sigs);
+    free(keys);
     inst_free(&in);
 }
 
@@ -562,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_blocks),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_banding),
+        cmocka_unit_test(test_with_cluster),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

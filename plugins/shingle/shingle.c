@@ -65,9 +65,9 @@ static const nd_option sh_options[] = {
     {"threshold", "0.5", "estimated Jaccard at or above which two documents are one article"},
     {"containment", "0.8", "containment of the smaller in the larger that makes a truncated "
                            "copy; above 1 disables"},
-    {"lsh", "0.3", "Jaccard the LSH bands aim at, below threshold so truncated copies are "
-                   "found: 0.3 with perm=128 gives 37 bands x 3 rows, P(candidate)=0.91 at "
-                   "Jaccard 0.4 (a 40% head)"},
+    {"lsh", "0.25", "Jaccard the LSH bands aim at, below threshold so truncated copies are "
+                    "found: 0.25 with perm=128 gives 42 bands x 3 rows, P(candidate)=0.94 at "
+                    "Jaccard 0.4 (a 40% head)"},
     {"bands", "0", "LSH bands, overrides the choice from lsh (with rows; bands*rows<=perm)"},
     {"rows", "0", "rows per LSH band, with bands"},
     {"fn_weight", "0.5", "weight of false negatives against false positives choosing bands"},
@@ -220,7 +220,7 @@ static int sh_create(const nd_host *host, const nd_kv *opts, size_t n_opts, void
     s->scheme = SCHEME_OPH;
     s->threshold = 0.5;
     s->containment = 0.8;
-    s->lsh = 0.3;
+    s->lsh = 0.25;
     s->fn_weight = 0.5;
     int band_opts = 0;
     for (size_t i = 0; i < n_opts; i++) {
