@@ -103,7 +103,7 @@ typedef struct nd_ctx {
     uint32_t *doc;          /* rank -> document index */
     /* the column being processed */
     size_t col;
-    const nd_kv64 *sorted;  /* E items (key, rank), sorted by key then rank */
+    const nd_kv64 *sorted;  /* the buckets' members (key, rank), by key then rank */
     const size_t *bstart;   /* bucket starts into sorted; bucket b = [bstart[b], bstart[b+1]) */
     size_t n_buckets;
     _Atomic size_t next;    /* next bucket chunk to take */

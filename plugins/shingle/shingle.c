@@ -10,8 +10,8 @@
  *    than 5 words, still far from chance). Shingles span block boundaries: a block
  *    shorter than n keeps its words, and a document is one token sequence.
  *  - The set is the distinct shingle hashes; its size is stored in the signature.
- *  - MinHash: each shingle hash x is remixed with the seed option (mix64(x ^ seed)),
- *    then either one-permutation hashing (scheme=oph, default: the top 32 bits pick one
+ *  - MinHash: each shingle hash x is used as is (seed=0, default) or remixed with the
+ *    seed option (splitmix64 of x ^ splitmix64(seed)); then either one-permutation hashing (scheme=oph, default: the top 32 bits pick one
  *    of k bins, the low 32 bits are kept as that bin's minimum; empty bins filled by
  *    optimal densification, Shrivastava 2017) or k independent multiply-shift hashes
  *    (scheme=kperm). compare(): Jaccard = share of equal slots.
@@ -226,7 +226,7 @@ static int sh_create(const nd_host *host, const nd_kv *opts, size_t n_opts, void
     for (size_t i = 0; i < n_opts; i++) {
         int rc = set_option(s, opts[i].key, opts[i].value, &band_opts);
         if (rc == -2)
-            snprintf(err, err_len, "unknown option %s." "%s (known: ngram, perm, scheme, "
+            snprintf(err, err_len, "unknown option %s.%s (known: ngram, perm, scheme, "
                      "threshold, containment, lsh, bands, rows, fn_weight, seed)",
                      SH_NAME, opts[i].key);
         else if (rc)
