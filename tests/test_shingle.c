@@ -451,6 +451,56 @@ static void test_blocks(void **st)
     free(s2);
     free(k1);
     free(k2);
+
+    /* long tokens: shingles of more than 512 bytes are hashed piecewise across blocks
+     * and straight from the text within one; both give the same value */
+    char one[8 * 200], split[8 * 200];
+    char *p = one, *q = split;
+    for (int w = 0; w < 8; w++) {
+        if (w) {
+            *p++ = ' ';
+            *q++ = w % 2 ? '\n' : ' ';
+        }
+        memset(p, 'a' + w, 150);
+        memset(q, 'a' + w, 150);
+        p += 150;
+        q += 150;
+    }
+    *p = *q = '\0';
+    assert_int_equal(sign(&in, one, &s1, &k1), ND_PLUGIN_OK);
+    assert_int_equal(sign(&in, split, &s2, &k2), ND_PLUGIN_OK);
+    assert_memory_equal(s1, s2, in.info.sig_size);
+    free(s1);
+    free(s2);
+    free(k1);
+    free(k2);
+    inst_free(&in);
+}
+
+/* Golden check of the shingle definition (white box: the signature is a 8-byte header
+ * then 32-bit slots): a 5-token text has one shingle, XXH3-64 seed 0 of the tokens
+ * joined by spaces; with seed 0 its low 32 bits are the minimum of its bin, and
+ * densification copies it into every other bin. */
+static void test_definition(void **st)
+{
+    (void)st;
+    inst in;
+    inst_make(&in, NULL, 0);
+    const char *text = "vi\xe1\xbb\x87t nam\nh\xe1\xbb\xafu ngh\xe1\xbb\x8b 2021";
+    const char *joined = "vi\xe1\xbb\x87t nam h\xe1\xbb\xafu ngh\xe1\xbb\x8b 2021";
+    uint32_t want = (uint32_t)XXH3_64bits(joined, strlen(joined));
+    unsigned char *sg;
+    uint64_t *k;
+    assert_int_equal(sign(&in, text, &sg, &k), ND_PLUGIN_OK);
+    uint32_t size, slot;
+    memcpy(&size, sg + 4, 4);
+    assert_int_equal(size, 1);
+    for (int i = 0; i < 128; i++) {
+        memcpy(&slot, sg + 8 + 4 * i, 4);
+        assert_int_equal(slot, want);
+    }
+    free(sg);
+    free(k);
     inst_free(&in);
 }
 
@@ -628,6 +678,7 @@ int main(void)
         cmocka_unit_test(test_truncated_copy),
         cmocka_unit_test(test_fallback),
         cmocka_unit_test(test_blocks),
+        cmocka_unit_test(test_definition),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_banding),
         cmocka_unit_test(test_with_cluster),
