@@ -14,12 +14,18 @@ typedef struct nd_boiler_opts {
     double min_share;       /* ... and on at least this share of the site's pages */
     size_t max_entries;     /* memory budget: hash entries kept over all sites before
                                pruning rare ones (0: default) */
+    uint32_t max_docs;      /* ... but never more pages than this, whatever the site's
+                               size (0: no cap) */
 } nd_boiler_opts;
 
 /* Defaults chosen by measurement on the generated crawl (see README). */
 void nd_boiler_opts_default(nd_boiler_opts *o);
 
 typedef struct nd_boiler nd_boiler;
+
+/* The number of pages of a site of site_docs pages a block must be on to be its
+ * boilerplate: max(2, min_docs, min(max_docs, ceil(min_share * site_docs))). */
+uint32_t nd_boiler_threshold(const nd_boiler_opts *o, uint32_t site_docs);
 
 int nd_boiler_new(const nd_boiler_opts *o, nd_boiler **out);
 void nd_boiler_free(nd_boiler *b);
@@ -48,5 +54,19 @@ uint32_t nd_boiler_site_docs(const nd_boiler *b, uint32_t site);
 /* The site's boilerplate blocks, most frequent first (ties by text), valid until
  * nd_boiler_free. *n may be 0. */
 const nd_boiler_block *nd_boiler_site_blocks(const nd_boiler *b, uint32_t site, size_t *n);
+
+/* After finish: what the memory budget cost. Counts are lower bounds: a block's count
+ * may miss at most max_undercount pages (0 when nothing was pruned), so a block can
+ * fall short of the threshold through pruning but never reach it through it. */
+typedef struct nd_boiler_stats {
+    uint32_t sites;          /* site ids seen (highest + 1) */
+    size_t blocks;           /* boilerplate blocks over all sites */
+    size_t entries;          /* distinct (site, block) counted at the end */
+    uint64_t pruned;         /* entries dropped to stay within max_entries */
+    uint32_t prune_rounds;
+    uint32_t max_undercount;
+} nd_boiler_stats;
+
+void nd_boiler_get_stats(const nd_boiler *b, nd_boiler_stats *st);
 
 #endif
