@@ -1,0 +1,332 @@
+/* End-to-end tests of the neardup binary: exit codes, one-line messages, the plugin
+ * listing, and the clusters JSONL contract on small crawls written by the test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char bin[1024], build_dir[1024];
+
+struct result {
+    int code;
+    char *out, *err;
+};
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    size_t got = fread(p, 1, (size_t)n, f);
+    p[got] = '\0';
+    fclose(f);
+    return p;
+}
+
+/* Run neardup with args (NULL-terminated), capturing stdout and stderr. */
+static struct result run_nd(const char *const *args)
+{
+    char outp[] = "/tmp/nd-cli-out-XXXXXX", errp[] = "/tmp/nd-cli-err-XXXXXX";
+    int fo = mkstemp(outp), fe = mkstemp(errp);
+    assert_true(fo >= 0 && fe >= 0);
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = bin;
+    for (; args[n - 1] && n < 63; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    close(fo);
+    close(fe);
+    struct result r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(outp), slurp(errp)};
+    unlink(outp);
+    unlink(errp);
+    return r;
+}
+
+static void result_free(struct result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    mkdir(path, 0755);
+    *slash = '/';
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void rm_rf(const char *dir)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_help_version_usage(void **state)
+{
+    (void)state;
+    struct result r = run_nd((const char *[]){"--help", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "usage: neardup COMMAND"));
+    assert_non_null(strstr(r.out, "Exit status: 0 success, 1 runtime failure"));
+    result_free(&r);
+    r = run_nd((const char *[]){"--version", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "neardup "));
+    assert_non_null(strstr(r.out, "plugin ABI 1."));
+    result_free(&r);
+    r = run_nd((const char *[]){NULL});
+    assert_int_equal(r.code, 2);
+    result_free(&r);
+    r = run_nd((const char *[]){"frobnicate", NULL});
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "unknown command \"frobnicate\""));
+    result_free(&r);
+    r = run_nd((const char *[]){"report", "--help", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "--clusters FILE"));
+    assert_non_null(strstr(r.out, "--method NAME"));
+    result_free(&r);
+}
+
+static void test_usage_errors_exit_2(void **state)
+{
+    (void)state;
+    const char *const *cases[] = {
+        (const char *[]){"report", NULL},
+        (const char *[]){"report", "a", "b", NULL},
+        (const char *[]){"report", ".", "--bogus", NULL},
+        (const char *[]){"report", ".", "--threads", "many", NULL},
+        (const char *[]){"report", ".", "--threads", NULL},
+        (const char *[]){"report", ".", "-o", "noequals", NULL},
+        (const char *[]){"report", ".", "--method", "exact", "-o", "shingle.ngram=3", NULL},
+        (const char *[]){"plugins", "--bogus", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        struct result r = run_nd(cases[i]);
+        if (r.code != 2)
+            fail_msg("case %zu: exit %d, stderr: %s", i, r.code, r.err);
+        /* One line, naming the problem. */
+        assert_true(strlen(r.err) > 10);
+        assert_non_null(strstr(r.err, "neardup: "));
+        result_free(&r);
+    }
+}
+
+static void test_plugins_listing(void **state)
+{
+    (void)state;
+    struct result r = run_nd((const char *[]){"plugins", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "exact "));
+    assert_non_null(strstr(r.out, "ABI 1."));
+    assert_non_null(strstr(r.out, "/plugins/exact.so"));
+    result_free(&r);
+
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/tests/plugins", build_dir);
+    r = run_nd((const char *[]){"plugins", "--plugin-dir", dir, NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "testgood"));
+    assert_non_null(strstr(r.out, "bad_abi.so: ABI mismatch"));
+    assert_non_null(strstr(r.out, "no_entry.so: no entry symbol"));
+    assert_non_null(strstr(r.out, "short_desc.so: descriptor too short"));
+    result_free(&r);
+}
+
+static void make_crawl(char *dir)
+{
+    strcpy(dir, "/tmp/nd-cli-crawl-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    const char *story =
+        "City council approves the new riverside park after a long debate\n"
+        "The council voted seven to two on Tuesday evening to fund the park project.\n"
+        "Construction is expected to begin next spring and last eighteen months.\n";
+    write_file(dir, "site-a/park.txt", story);
+    write_file(dir, "site-b/copy-of-park.txt", story);
+    write_file(dir, "site-c/park-again.txt", story);
+    write_file(dir, "site-a/weather.txt",
+               "Storm warning issued for the coast\nWinds of ninety kilometres per hour are expected overnight.\n");
+    write_file(dir, "site-b/weather-copy.txt",
+               "Storm warning issued for the coast\nWinds of ninety kilometres per hour are expected overnight.\n");
+    write_file(dir, "site-c/unique.txt", "A completely different story about a library reopening downtown.\n");
+}
+
+static void test_report_exact_clusters_jsonl(void **state)
+{
+    (void)state;
+    char dir[64], out1[1100], out2[1100];
+    make_crawl(dir);
+    snprintf(out1, sizeof out1, "%s.c1.jsonl", dir);
+    snprintf(out2, sizeof out2, "%s.c2.jsonl", dir);
+    struct result r = run_nd((const char *[]){"report", dir, "--method", "exact", "--clusters",
+                                              out1, "--threads", "1", "--keep-boilerplate", NULL});
+    if (r.code != 0)
+        fail_msg("exit %d: %s", r.code, r.err);
+    assert_non_null(strstr(r.out, "6 documents"));
+    assert_non_null(strstr(r.out, "2 duplicate clusters"));
+    result_free(&r);
+    char *j1 = slurp(out1);
+    /* Largest cluster first, members by path, uri null for plain files. */
+    const char *want_first = "{\"cluster\":0,\"size\":3,";
+    assert_memory_equal(j1, want_first, strlen(want_first));
+    char *l2 = strchr(j1, '\n');
+    assert_non_null(l2);
+    assert_non_null(strstr(l2, "{\"cluster\":1,\"size\":2,"));
+    char *a = strstr(j1, "\"path\":\"site-a/park.txt\",\"uri\":null");
+    char *b = strstr(j1, "\"path\":\"site-b/copy-of-park.txt\"");
+    char *c = strstr(j1, "\"path\":\"site-c/park-again.txt\"");
+    assert_true(a && b && c && a < l2 && b < l2 && c < l2);
+    /* members appear in path order (the representative is listed separately first) */
+    char *members = strstr(j1, "\"members\":[");
+    assert_true(members && strstr(members, "site-a/park.txt") < strstr(members, "site-b/copy"));
+    assert_null(strstr(j1, "unique.txt"));
+    int lines = 0;
+    for (char *p = j1; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 2);
+
+    /* Byte-identical output for identical input, whatever the thread count. */
+    r = run_nd((const char *[]){"report", dir, "--method", "exact", "--clusters", out2,
+                                "--threads", "2", "--keep-boilerplate", NULL});
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    char *j2 = slurp(out2);
+    assert_string_equal(j1, j2);
+    free(j1);
+    free(j2);
+    unlink(out1);
+    unlink(out2);
+    rm_rf(dir);
+}
+
+static void test_runtime_failures_exit_1(void **state)
+{
+    (void)state;
+    struct result r = run_nd((const char *[]){"report", "/nonexistent/crawl-dir", NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "/nonexistent/crawl-dir"));
+    result_free(&r);
+
+    char dir[64];
+    make_crawl(dir);
+    r = run_nd((const char *[]){"report", dir, "--method", "nosuch", NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "plugin \"nosuch\" not found"));
+    result_free(&r);
+
+    char pdir[1100];
+    snprintf(pdir, sizeof pdir, "%s/tests/plugins", build_dir);
+    r = run_nd((const char *[]){"report", dir, "--plugin-dir", pdir, "--method", "failcreate", NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "failcreate: model file missing"));
+    result_free(&r);
+
+    /* A broken plugin that is not the one asked for does not stop the run. */
+    r = run_nd((const char *[]){"report", dir, "--plugin-dir", pdir, "--method", "exact", NULL});
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+
+    r = run_nd((const char *[]){"report", dir, "--method", "exact", "-o", "exact.bogus=1", NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "exact: unknown option bogus"));
+    result_free(&r);
+
+    r = run_nd((const char *[]){"report", dir, "--method", "exact", "--clusters",
+                                "/nonexistent/dir/out.jsonl", NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "cannot write /nonexistent/dir/out.jsonl"));
+    result_free(&r);
+    rm_rf(dir);
+}
+
+static void test_bad_files_reported_and_run_goes_on(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_crawl(dir);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/site-a/blob.bin", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 4096; i++)
+        fputc(i % 7 == 0 ? 0 : i & 0xff, f);
+    fclose(f);
+    struct result r = run_nd((const char *[]){"report", dir, "--method", "exact", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.err, "site-a/blob.bin"));
+    assert_non_null(strstr(r.out, "skipped 1: 1 binary"));
+    assert_non_null(strstr(r.out, "2 duplicate clusters"));
+    result_free(&r);
+    rm_rf(dir);
+}
+
+static void test_source_is_only_read(void **state)
+{
+    (void)state;
+    char dir[64];
+    make_crawl(dir);
+    char cmd[256], before[64], after[64];
+    snprintf(cmd, sizeof cmd, "cd '%s' && find . -type f -exec sha256sum {} + | sort | sha256sum", dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(fgets(before, sizeof before, p));
+    pclose(p);
+    assert_int_equal(chmod(dir, 0555), 0);
+    struct result r = run_nd((const char *[]){"report", dir, NULL});
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    assert_int_equal(chmod(dir, 0755), 0);
+    p = popen(cmd, "r");
+    assert_non_null(fgets(after, sizeof after, p));
+    pclose(p);
+    assert_string_equal(before, after);
+    rm_rf(dir);
+}
+
+int main(void)
+{
+    const char *b = getenv("ND_BUILD_DIR");
+    snprintf(build_dir, sizeof build_dir, "%s/%s", ND_SOURCE_DIR, b ? b : "build");
+    snprintf(bin, sizeof bin, "%s/neardup", build_dir);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_version_usage),
+        cmocka_unit_test(test_usage_errors_exit_2),
+        cmocka_unit_test(test_plugins_listing),
+        cmocka_unit_test(test_report_exact_clusters_jsonl),
+        cmocka_unit_test(test_runtime_failures_exit_1),
+        cmocka_unit_test(test_bad_files_reported_and_run_goes_on),
+        cmocka_unit_test(test_source_is_only_read),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
