@@ -625,6 +625,7 @@ static void *pass2_main(void *arg)
             }
             rec->n_boiler_blocks = nb;
             rec->n_content_tokens = (uint32_t)t.n_tokens;
+            rec->n_boiler_tokens = btok;
             uint32_t content_tok = rec->n_tokens - btok;
             if (rec->n_tokens && content_tok < ND_TEMPLATE_MAX_CONTENT &&
                 (double)btok >= ND_TEMPLATE_SHARE * rec->n_tokens)

@@ -66,6 +66,7 @@ typedef struct nd_docrec {
     uint32_t n_boiler_blocks;  /* of which boilerplate for its site */
     uint32_t n_tokens;         /* tokens in all blocks */
     uint32_t n_content_tokens; /* tokens fingerprinted */
+    uint32_t n_boiler_tokens;  /* tokens in its boilerplate blocks (stripped or not) */
 } nd_docrec;
 
 typedef struct nd_run {
