@@ -125,5 +125,6 @@ $(BUILD)/%: corpora/%.c $(LIB)
 
 
 -include fuzz/Makefile.inc
+-include bench/Makefile.inc
 -include corpora/Makefile.inc
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
