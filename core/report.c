@@ -59,13 +59,16 @@ static int doc_ref(nd_buf *b, const nd_run *run, size_t d)
     if ((rc = nd_buf_puts(b, "{\"path\":")) || (rc = nd_json_cstr(b, nd_run_path(run, d))) ||
         (rc = nd_buf_puts(b, ",\"uri\":")) || (rc = nd_json_cstr(b, run->docs[d].uri)))
         return rc;
-    return ND_OK;
+    /* A WARC file may hold the same URI twice (re-crawls): the record index tells. */
+    if (run->docs[d].flags & ND_DOC_WARC)
+        rc = nd_buf_printf(b, ",\"record\":%u", run->docs[d].record);
+    return rc;
 }
 
 static int is_exact_copy(const nd_run *run, size_t d, size_t rep)
 {
-    return d != rep && run->docs[d].digest[0] == run->docs[rep].digest[0] &&
-           run->docs[d].digest[1] == run->docs[rep].digest[1];
+    return d != rep && run->docs[d].body_digest[0] == run->docs[rep].body_digest[0] &&
+           run->docs[d].body_digest[1] == run->docs[rep].body_digest[1];
 }
 
 int nd_report_clusters_jsonl(const nd_run *run, const nd_cluster_index *ix, FILE *out)

@@ -428,7 +428,9 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     if (raw->is_html)
         d->rec.flags |= ND_DOC_HTML;
     d->rec.bytes = raw->body_len;
-    atomic_fetch_add(&run->priv->bytes_done, 0); /* progress counts files */
+    XXH128_hash_t bd = XXH3_128bits(raw->body, raw->body_len);
+    d->rec.body_digest[0] = bd.low64;
+    d->rec.body_digest[1] = bd.high64;
 
     nd_blocks_clear(&w->blocks);
     rc = raw->is_html ? nd_html_extract(raw->body, raw->body_len, &w->blocks)
@@ -440,7 +442,7 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
 
     /* Normalise each block; blocks without a token carry nothing to compare. */
     nd_buf_clear(&w->nbuf);
-    size_t kept = 0;
+    size_t kept = 0, invalid = 0;
     uint32_t total_tokens = 0;
     nd_buf_clear(&w->spillbuf);
     for (size_t i = 0; i < w->blocks.n; i++) {
@@ -451,6 +453,7 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
         nd_norm_stats st = {0};
         if ((rc = nd_norm_block(w->norm, bt, bl, &w->nbuf, &w->toks, &st)))
             return rc;
+        invalid += st.invalid_utf8;
         if (w->toks.n == 0)
             continue;
         uint32_t nlen = (uint32_t)(w->nbuf.len - start);
@@ -469,6 +472,10 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     }
     d->rec.n_blocks = (uint32_t)kept;
     d->rec.n_tokens = total_tokens;
+    if (invalid)
+        nd_problem(run->problems, ND_NOTE, raw->path, "invalid UTF-8",
+                   "%zu invalid UTF-8 sequence%s replaced%s%s", invalid, invalid == 1 ? "" : "s",
+                   raw->uri ? " in " : "", raw->uri ? raw->uri : "");
     if (w->blocks.title.len)
         d->rec.title = arena_clip(&w->arena, w->blocks.title.p, w->blocks.title.len, 120);
     else if (kept)

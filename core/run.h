@@ -61,6 +61,8 @@ typedef struct nd_docrec {
     const char *title;         /* title or first words, NULL when none */
     const char *reason;        /* why skipped/partial, NULL otherwise */
     uint64_t digest[2];        /* XXH3-128 of the original bytes (nd_rawdoc.digest) */
+    uint64_t body_digest[2];   /* XXH3-128 of the decoded body: byte-identical payloads
+                                  (exact re-crawls) match whatever their WARC headers */
     uint64_t bytes;            /* decoded body bytes */
     uint32_t n_blocks;         /* text blocks extracted */
     uint32_t n_boiler_blocks;  /* of which boilerplate for its site */
