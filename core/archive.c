@@ -1,0 +1,522 @@
+/* The safe output folder of `clean`: refusal checks by realpath, a temporary folder
+ * beside DST, exclusive file creation, deterministic gzip, fsync of every file and
+ * folder, rename into place, and removal of the temporary folder on any failure. */
+#include "archive.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <dirent.h>
+#include <zlib.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define OUTBUF (256u << 10)
+
+struct nd_archive {
+    char *dst;          /* as given */
+    char *parent;       /* folder holding dst and the temporary folder */
+    char *tmp;          /* parent/.NAME.neardup-XXXXXX */
+    nd_buf dirs;        /* folders created under tmp, relative, each NUL-terminated */
+    uint64_t bytes;
+};
+
+struct nd_afile {
+    nd_archive *a;
+    char *path;         /* full path, for messages */
+    int fd;
+    int gzip;           /* 1: z is live */
+    int member_open;    /* bytes went into the current gzip member */
+    int members;        /* gzip members finished */
+    z_stream z;
+    unsigned char *buf; /* pending output bytes (compressed or plain) */
+    size_t len;
+};
+
+static volatile sig_atomic_t caught;
+static long fail_at = -1, pause_at = -1, writes;
+
+static void on_signal(int sig)
+{
+    caught = sig;
+}
+
+void nd_archive_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+int nd_archive_signal(void)
+{
+    return caught;
+}
+
+/* ---- checks ---- */
+
+/* realpath of p, or of its parent + its last name when p does not exist yet. */
+static char *resolve(const char *p, int *exists)
+{
+    char *r = realpath(p, NULL);
+    *exists = r != NULL;
+    if (r || errno != ENOENT)
+        return r;
+    char *copy = strdup(p);
+    if (!copy)
+        return NULL;
+    size_t n = strlen(copy);
+    while (n > 1 && copy[n - 1] == '/')
+        copy[--n] = '\0';
+    char *slash = strrchr(copy, '/');
+    const char *name = slash ? slash + 1 : copy;
+    char *pr = realpath(slash ? (slash == copy ? "/" : (*slash = '\0', copy)) : ".", NULL);
+    char *out = NULL;
+    if (pr && strcmp(name, ".") && strcmp(name, "..") && *name) {
+        nd_buf b = ND_BUF_INIT;
+        if (!nd_buf_printf(&b, "%s/%s", strcmp(pr, "/") ? pr : "", name))
+            out = nd_buf_take(&b);
+        nd_buf_free(&b);
+    }
+    free(pr);
+    free(copy);
+    return out;
+}
+
+/* inner is outer or lies under it. */
+static int inside(const char *inner, const char *outer)
+{
+    size_t n = strlen(outer);
+    if (n == 1 && outer[0] == '/')
+        return 1;
+    return strncmp(inner, outer, n) == 0 && (inner[n] == '\0' || inner[n] == '/');
+}
+
+static int dir_state(const char *dst, int *empty, int *has_manifest)
+{
+    DIR *d = opendir(dst);
+    if (!d)
+        return nd_fail(ND_EIO, "cannot read %s: %s", dst, strerror(errno));
+    struct dirent *e;
+    *empty = 1;
+    *has_manifest = 0;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        *empty = 0;
+        if (!strcmp(e->d_name, "manifest.jsonl"))
+            *has_manifest = 1;
+    }
+    closedir(d);
+    return ND_OK;
+}
+
+int nd_archive_check(const char *src, const char *dst, bool force)
+{
+    int src_exists, dst_exists, rc = ND_OK;
+    char *rs = resolve(src, &src_exists), *rd = NULL;
+    if (!rs || !src_exists) {
+        rc = nd_fail(ND_EIO, "cannot read %s: %s", src, strerror(errno ? errno : ENOENT));
+        goto out;
+    }
+    rd = resolve(dst, &dst_exists);
+    if (!rd) {
+        rc = nd_fail(ND_EIO, "cannot use %s as output: its parent folder does not exist or is not readable",
+                     dst);
+        goto out;
+    }
+    if (inside(rd, rs)) {
+        rc = nd_fail(ND_EEXIST, "refusing to write %s inside the source %s (the source is never changed)",
+                     dst, src);
+        goto out;
+    }
+    if (inside(rs, rd)) {
+        rc = nd_fail(ND_EEXIST, "refusing to write %s: the source %s lies inside it", dst, src);
+        goto out;
+    }
+    if (dst_exists) {
+        struct stat st;
+        if (stat(rd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+            rc = nd_fail(ND_EEXIST, "refusing to write %s: it exists and is not a folder", dst);
+            goto out;
+        }
+        int empty = 1, has_manifest = 0;
+        if ((rc = dir_state(rd, &empty, &has_manifest)))
+            goto out;
+        if (!empty && !force)
+            rc = nd_fail(ND_EEXIST, "refusing to write %s: it is not empty (--force replaces a previous "
+                         "neardup output)", dst);
+        else if (!empty && !has_manifest)
+            rc = nd_fail(ND_EEXIST, "refusing to replace %s even with --force: it is not a neardup output "
+                         "(no manifest.jsonl)", dst);
+    }
+out:
+    free(rd);
+    free(rs);
+    return rc;
+}
+
+/* ---- temporary folder ---- */
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    remove(p);
+    return 0;
+}
+
+static void rm_tree(const char *p)
+{
+    nftw(p, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int fsync_path(const char *p)
+{
+    int fd = open(p, O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return nd_fail(ND_EIO, "cannot open %s: %s", p, strerror(errno));
+    int r = fsync(fd);
+    int e = errno;
+    close(fd);
+    /* Some file systems cannot fsync a folder; the rename is still the commit point. */
+    if (r != 0 && e != EINVAL && e != ENOTSUP)
+        return nd_fail(ND_EIO, "cannot sync %s: %s", p, strerror(e));
+    return ND_OK;
+}
+
+static void archive_free(nd_archive *a)
+{
+    nd_buf_free(&a->dirs);
+    free(a->tmp);
+    free(a->parent);
+    free(a->dst);
+    free(a);
+}
+
+static long env_long(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtol(v, NULL, 10) : -1;
+}
+
+int nd_archive_begin(const char *dst, nd_archive **out)
+{
+    *out = NULL;
+    nd_archive *a = calloc(1, sizeof *a);
+    if (!a || !(a->dst = strdup(dst)) || !(a->parent = strdup(dst))) {
+        if (a)
+            archive_free(a);
+        return nd_fail(ND_ENOMEM, "out of memory");
+    }
+    size_t n = strlen(a->parent);
+    while (n > 1 && a->parent[n - 1] == '/')
+        a->parent[--n] = '\0';
+    char *slash = strrchr(a->parent, '/');
+    const char *name = slash ? slash + 1 : a->parent;
+    nd_buf b = ND_BUF_INIT;
+    int rc;
+    if (slash)
+        rc = nd_buf_printf(&b, "%.*s/.%s.neardup-XXXXXX", (int)(slash - a->parent), a->parent, name);
+    else
+        rc = nd_buf_printf(&b, ".%s.neardup-XXXXXX", name);
+    if (rc) {
+        archive_free(a);
+        return rc;
+    }
+    if (slash == a->parent)
+        a->parent[1] = '\0'; /* dst directly under / */
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(a->parent, ".");
+    a->tmp = nd_buf_take(&b);
+    if (!a->tmp || !mkdtemp(a->tmp)) {
+        rc = a->tmp ? nd_fail(ND_EIO, "cannot create a temporary folder beside %s: %s", dst, strerror(errno))
+                    : nd_fail(ND_ENOMEM, "out of memory");
+        archive_free(a);
+        return rc;
+    }
+    /* mkdtemp makes it 0700; the output should get the usual permissions. */
+    mode_t um = umask(0);
+    umask(um);
+    chmod(a->tmp, 0777 & ~um);
+    fail_at = env_long("ND_TEST_FAIL_WRITE");
+    pause_at = env_long("ND_TEST_PAUSE_WRITE");
+    writes = 0;
+    *out = a;
+    return ND_OK;
+}
+
+const char *nd_archive_tmpdir(const nd_archive *a)
+{
+    return a->tmp;
+}
+
+uint64_t nd_archive_bytes(const nd_archive *a)
+{
+    return a->bytes;
+}
+
+void nd_archive_abort(nd_archive *a)
+{
+    if (!a)
+        return;
+    rm_tree(a->tmp);
+    archive_free(a);
+}
+
+int nd_archive_commit(nd_archive *a)
+{
+    int rc = ND_OK;
+    nd_buf p = ND_BUF_INIT;
+    char *old = NULL;
+    for (size_t off = 0; !rc && off < a->dirs.len; off += strlen(a->dirs.p + off) + 1) {
+        nd_buf_clear(&p);
+        if (!(rc = nd_buf_printf(&p, "%s/%s", a->tmp, a->dirs.p + off)))
+            rc = fsync_path(p.p);
+    }
+    if (!rc)
+        rc = fsync_path(a->tmp);
+    if (rc)
+        goto fail;
+    if (rename(a->tmp, a->dst) != 0) {
+        if (errno != ENOTEMPTY && errno != EEXIST) {
+            rc = nd_fail(ND_EIO, "cannot rename %s to %s: %s", a->tmp, a->dst, strerror(errno));
+            goto fail;
+        }
+        /* A previous output (checked before the run): move it aside, then swap. */
+        nd_buf_clear(&p);
+        if ((rc = nd_buf_printf(&p, "%s.old", a->tmp)) || !(old = nd_buf_take(&p))) {
+            rc = rc ? rc : nd_fail(ND_ENOMEM, "out of memory");
+            goto fail;
+        }
+        if (rename(a->dst, old) != 0) {
+            rc = nd_fail(ND_EIO, "cannot move the previous %s aside: %s", a->dst, strerror(errno));
+            goto fail;
+        }
+        if (rename(a->tmp, a->dst) != 0) {
+            rc = nd_fail(ND_EIO, "cannot rename %s to %s: %s", a->tmp, a->dst, strerror(errno));
+            rename(old, a->dst);
+            goto fail;
+        }
+    }
+    rc = fsync_path(a->parent);
+    if (old)
+        rm_tree(old);
+    free(old);
+    nd_buf_free(&p);
+    archive_free(a);
+    return rc;
+fail:
+    free(old);
+    nd_buf_free(&p);
+    nd_archive_abort(a);
+    return rc;
+}
+
+/* ---- files ---- */
+
+static int mkdirs(nd_archive *a, const char *rel)
+{
+    nd_buf p = ND_BUF_INIT;
+    int rc = nd_buf_printf(&p, "%s/", a->tmp);
+    size_t base = p.len;
+    if (!rc)
+        rc = nd_buf_puts(&p, rel);
+    for (size_t i = base; !rc && i < p.len; i++) {
+        if (p.p[i] != '/')
+            continue;
+        p.p[i] = '\0';
+        if (mkdir(p.p, 0777) == 0)
+            rc = nd_buf_append(&a->dirs, p.p + base, i - base + 1);
+        else if (errno != EEXIST)
+            rc = nd_fail(ND_EIO, "cannot create %s: %s", p.p, strerror(errno));
+        p.p[i] = '/';
+    }
+    nd_buf_free(&p);
+    return rc;
+}
+
+/* Every write(2) of the output goes through here: the test hooks and the signal flag. */
+static int raw_write(nd_afile *f, const unsigned char *p, size_t n)
+{
+    while (n) {
+        if (caught)
+            return nd_fail(ND_EINTR, "interrupted by signal %d", (int)caught);
+        ssize_t w;
+        writes++;
+        if (writes == fail_at) {
+            errno = ENOSPC;
+            w = -1;
+        } else {
+            w = write(f->fd, p, n);
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return nd_fail(ND_EIO, "cannot write %s: %s", f->path, strerror(errno));
+        if (writes == pause_at)
+            raise(SIGSTOP);
+        p += w;
+        n -= (size_t)w;
+        f->a->bytes += (uint64_t)w;
+    }
+    return ND_OK;
+}
+
+static int flush(nd_afile *f)
+{
+    int rc = f->len ? raw_write(f, f->buf, f->len) : ND_OK;
+    f->len = 0;
+    return rc;
+}
+
+int nd_archive_open(nd_archive *a, const char *rel, int gzip_level, nd_afile **out)
+{
+    *out = NULL;
+    int rc = mkdirs(a, rel);
+    if (rc)
+        return rc;
+    nd_afile *f = calloc(1, sizeof *f);
+    nd_buf p = ND_BUF_INIT;
+    if (!f || (rc = nd_buf_printf(&p, "%s/%s", a->tmp, rel)) || !(f->buf = malloc(OUTBUF))) {
+        nd_buf_free(&p);
+        free(f);
+        return rc ? rc : nd_fail(ND_ENOMEM, "out of memory");
+    }
+    f->a = a;
+    f->path = nd_buf_take(&p);
+    f->fd = f->path ? open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666) : -1;
+    if (f->fd < 0) {
+        rc = !f->path ? nd_fail(ND_ENOMEM, "out of memory")
+             : errno == EEXIST ? nd_fail(ND_EEXIST, "two documents map to the output name %s", rel)
+                               : nd_fail(ND_EIO, "cannot create %s: %s", f->path, strerror(errno));
+        f->fd = -1;
+        nd_afile_discard(f);
+        return rc;
+    }
+    if (gzip_level >= 0) {
+        /* windowBits 15+16: a gzip wrapper with mtime 0 and no name, so identical input
+         * gives identical bytes. */
+        if (deflateInit2(&f->z, gzip_level > 9 ? 9 : gzip_level, Z_DEFLATED, 15 + 16, 8,
+                         Z_DEFAULT_STRATEGY) != Z_OK) {
+            nd_afile_discard(f);
+            return nd_fail(ND_ENOMEM, "out of memory (zlib)");
+        }
+        f->gzip = 1;
+    }
+    *out = f;
+    return ND_OK;
+}
+
+static int deflate_some(nd_afile *f, const void *p, size_t n, int mode)
+{
+    const unsigned char *s = p;
+    for (;;) {
+        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
+        int last = chunk == n, m = last ? mode : Z_NO_FLUSH;
+        f->z.next_in = (unsigned char *)(uintptr_t)s;
+        f->z.avail_in = (uInt)chunk;
+        for (;;) {
+            if (f->len == OUTBUF) {
+                int rc = flush(f);
+                if (rc)
+                    return rc;
+            }
+            f->z.next_out = f->buf + f->len;
+            f->z.avail_out = (uInt)(OUTBUF - f->len);
+            int zr = deflate(&f->z, m);
+            f->len = OUTBUF - f->z.avail_out;
+            if (zr == Z_STREAM_ERROR)
+                return nd_fail(ND_EINTERNAL, "zlib deflate failed for %s", f->path);
+            if (m == Z_FINISH ? zr == Z_STREAM_END : (f->z.avail_in == 0 && f->z.avail_out != 0))
+                break;
+        }
+        s += chunk;
+        n -= chunk;
+        if (last)
+            return ND_OK;
+    }
+}
+
+int nd_afile_write(nd_afile *f, const void *p, size_t n)
+{
+    if (!n)
+        return caught ? nd_fail(ND_EINTR, "interrupted by signal %d", (int)caught) : ND_OK;
+    if (f->gzip) {
+        f->member_open = 1;
+        return deflate_some(f, p, n, Z_NO_FLUSH);
+    }
+    const unsigned char *s = p;
+    while (n) {
+        if (f->len == OUTBUF) {
+            int rc = flush(f);
+            if (rc)
+                return rc;
+        }
+        size_t k = OUTBUF - f->len < n ? OUTBUF - f->len : n;
+        memcpy(f->buf + f->len, s, k);
+        f->len += k;
+        s += k;
+        n -= k;
+    }
+    return ND_OK;
+}
+
+int nd_afile_end_member(nd_afile *f)
+{
+    if (!f->gzip)
+        return ND_OK;
+    int rc = deflate_some(f, "", 0, Z_FINISH);
+    if (!rc && deflateReset(&f->z) != Z_OK)
+        rc = nd_fail(ND_EINTERNAL, "zlib reset failed for %s", f->path);
+    f->member_open = 0;
+    f->members++;
+    return rc;
+}
+
+int nd_afile_close(nd_afile *f)
+{
+    int rc = ND_OK;
+    /* An empty gzip file is still one (empty) member, so every reader accepts it. */
+    if (f->gzip && (f->member_open || f->members == 0))
+        rc = deflate_some(f, "", 0, Z_FINISH);
+    if (!rc)
+        rc = flush(f);
+    if (!rc && fsync(f->fd) != 0)
+        rc = nd_fail(ND_EIO, "cannot sync %s: %s", f->path, strerror(errno));
+    if (!rc && close(f->fd) != 0)
+        rc = nd_fail(ND_EIO, "cannot write %s: %s", f->path, strerror(errno));
+    if (!rc)
+        f->fd = -1;
+    nd_afile_discard(f);
+    return rc;
+}
+
+void nd_afile_discard(nd_afile *f)
+{
+    if (!f)
+        return;
+    if (f->gzip)
+        deflateEnd(&f->z);
+    if (f->fd >= 0)
+        close(f->fd);
+    free(f->buf);
+    free(f->path);
+    free(f);
+}

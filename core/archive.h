@@ -1,0 +1,57 @@
+/* Writing a clean output safely: every file goes into a hidden temporary folder beside
+ * the destination, is fsynced, and the folder is renamed onto DST only once complete,
+ * so a failed or interrupted run never leaves a DST that looks complete. */
+#ifndef ND_ARCHIVE_H
+#define ND_ARCHIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nd_archive nd_archive;
+typedef struct nd_afile nd_afile;
+
+/* Refuse what could lose data: DST inside SRC or SRC inside DST (compared by realpath;
+ * DST may not exist yet, then its parent is resolved), DST not a folder, a non-empty
+ * DST without force, and even with force a non-empty DST that holds no manifest.jsonl
+ * (not a previous neardup output). ND_EEXIST or ND_EUSAGE with a message. */
+int nd_archive_check(const char *src, const char *dst, bool force);
+
+/* Create the temporary folder ".NAME.neardup-XXXXXX" beside dst. */
+int nd_archive_begin(const char *dst, nd_archive **out);
+/* Temporary folder path (for messages). */
+const char *nd_archive_tmpdir(const nd_archive *a);
+/* Bytes written to disk so far, all files. */
+uint64_t nd_archive_bytes(const nd_archive *a);
+/* fsync every folder, rename the temporary folder onto dst (a previous output is moved
+ * aside first and removed after), fsync the parent. Frees a whatever happens; on failure
+ * the temporary folder is removed. */
+int nd_archive_commit(nd_archive *a);
+/* Remove the temporary folder and everything in it; frees a. NULL is a no-op. */
+void nd_archive_abort(nd_archive *a);
+
+/* Open rel (missing folders created) for writing, exclusively: two documents mapping to
+ * one name is an error, never a silent overwrite. gzip_level < 0: plain bytes; 0..9: a
+ * deterministic gzip stream (no name, mtime 0). */
+int nd_archive_open(nd_archive *a, const char *rel, int gzip_level, nd_afile **out);
+int nd_afile_write(nd_afile *f, const void *p, size_t n);
+/* End the current gzip member (the next write starts a new one): one member per WARC
+ * record lets readers seek to a record. */
+int nd_afile_end_member(nd_afile *f);
+/* Flush, finish the gzip stream, fsync, close, free f (also on failure). */
+int nd_afile_close(nd_afile *f);
+/* Close and free without finishing (error path). NULL is a no-op. */
+void nd_afile_discard(nd_afile *f);
+
+/* SIGINT/SIGTERM/SIGHUP only set a flag from now on; every write checks it and fails
+ * with ND_EINTR, so the caller unwinds and removes the temporary folder. */
+void nd_archive_catch_signals(void);
+/* The signal caught, or 0. */
+int nd_archive_signal(void);
+
+/* Test-only hooks, read from the environment by nd_archive_begin:
+ * ND_TEST_FAIL_WRITE=N   the Nth write(2) of the output fails with ENOSPC;
+ * ND_TEST_PAUSE_WRITE=N  the process stops itself (SIGSTOP) after the Nth write, so a
+ *                        test can signal it mid-run. */
+
+#endif
