@@ -1,0 +1,111 @@
+/* Block storage (nd_blocks_*) and plain-text extraction: a block per non-empty line.
+ * Whitespace is collapsed while copying, in one branch-free pass, so a block costs one
+ * read of its bytes whatever its length. HTML extraction lives in html.c. */
+#include "extract.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void nd_blocks_init(nd_blocks *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void nd_blocks_clear(nd_blocks *b)
+{
+    nd_buf_clear(&b->text);
+    nd_buf_clear(&b->title);
+    b->n = 0;
+}
+
+void nd_blocks_free(nd_blocks *b)
+{
+    nd_buf_free(&b->title);
+    free(b->v);
+    nd_buf_free(&b->text);
+    nd_blocks_init(b);
+}
+
+/* 1 for the ASCII whitespace HTML and text files separate words with. */
+static const unsigned char is_space[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
+};
+
+/* Append s[0..len) to the block being built at b->text[start..), collapsing whitespace
+ * runs to one space and dropping leading ones; then close the block (trailing space
+ * trimmed, '\n' after it). An empty result leaves b as it was. */
+static int add_collapsed(nd_blocks *b, const char *s, size_t len)
+{
+    int rc = nd_buf_reserve(&b->text, len + 1);
+    if (rc)
+        return rc;
+    size_t start = b->text.len;
+    char *w = b->text.p + start;
+    unsigned prev = 1;   /* "after a space": drops leading whitespace */
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        unsigned sp = is_space[c];
+        *w = sp ? ' ' : (char)c;
+        w += !(sp & prev);
+        prev = sp;
+    }
+    size_t end = (size_t)(w - b->text.p);
+    if (end > start && b->text.p[end - 1] == ' ')
+        end--;
+    if (end == start) {
+        b->text.p[start] = '\0';
+        return ND_OK;
+    }
+    if (end > UINT32_MAX) {
+        b->text.p[start] = '\0';
+        return nd_fail(ND_ELIMIT, "extracted text over 4 GiB");
+    }
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 64;
+        nd_block *v = realloc(b->v, cap * sizeof *v);
+        if (!v) {
+            b->text.p[start] = '\0';
+            return nd_fail(ND_ENOMEM, "out of memory for %zu blocks", cap);
+        }
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n].off = (uint32_t)start;
+    b->v[b->n].len = (uint32_t)(end - start);
+    b->n++;
+    b->text.p[end] = '\n';
+    b->text.len = end + 1;
+    b->text.p[b->text.len] = '\0';
+    return ND_OK;
+}
+
+int nd_blocks_add(nd_blocks *b, const char *s, size_t len)
+{
+    return add_collapsed(b, s, len);
+}
+
+int nd_text_extract(const char *s, size_t len, nd_blocks *out)
+{
+    const char *p = s, *end = s + len;
+    /* Next '\n' and next '\r', each searched once per occurrence: a file with only one
+     * kind of line end never rescans for the other. */
+    const char *nl = NULL, *cr = NULL;
+    while (p < end) {
+        if (!nl || nl < p)
+            nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            nl = end;
+        if (!cr || cr < p)
+            cr = memchr(p, '\r', (size_t)(end - p));
+        if (!cr)
+            cr = end;
+        const char *eol = nl < cr ? nl : cr;
+        int rc = add_collapsed(out, p, (size_t)(eol - p));
+        if (rc)
+            return rc;
+        p = eol + 1;
+        if (eol == cr && p < end && *p == '\n')
+            p++;
+    }
+    return ND_OK;
+}
