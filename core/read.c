@@ -192,9 +192,13 @@ static int read_doc(nd_src *s, const char *rel, size_t cap, uint64_t size_hint,
         if (more) {
             d.flags |= ND_RAW_TRUNCATED;
             /* Do not cut a UTF-8 sequence in two. */
-            size_t k = 0;
-            while (k < 3 && d.body_len > 0 && ((unsigned char)b.p[d.body_len] & 0xC0) == 0x80)
-                d.body_len--, k++;
+            size_t j = d.body_len - 1;
+            while (j > 0 && d.body_len - j < 4 && ((unsigned char)b.p[j] & 0xC0) == 0x80)
+                j--;
+            unsigned char lead = (unsigned char)b.p[j];
+            size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+            if (j + need > d.body_len)
+                d.body_len = j;
             nd_problem(pr, ND_PARTIAL, rel, "too large",
                        "larger than the %zu-byte cap (max document size): first %zu bytes used",
                        cap, d.body_len);
