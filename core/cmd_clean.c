@@ -379,8 +379,27 @@ static int jsonl_line(struct clean *c, size_t d, const char *text, size_t len)
         (rc = nd_json_str(b, c->name.p, c->name.len)) || (rc = nd_buf_puts(b, ",\"path\":")) ||
         (rc = nd_json_cstr(b, nd_run_path(run, d))) || (rc = nd_buf_puts(b, ",\"uri\":")) ||
         (rc = nd_json_cstr(b, r->uri)) || (rc = nd_buf_puts(b, ",\"site\":")) ||
-        (rc = nd_json_cstr(b, run->sites[r->site])) || (rc = nd_buf_puts(b, ",\"title\":")) ||
-        (rc = nd_json_cstr(b, r->title)) || (rc = nd_buf_puts(b, ",\"text\":")) ||
+        (rc = nd_json_cstr(b, run->sites[r->site])) || (rc = nd_buf_puts(b, ",\"title\":")))
+        return rc;
+    if (c->strip && !(r->flags & ND_DOC_HTML) && len) {
+        /* A plain page's title is its first words, often a template line: take the
+         * first words of what is kept instead. */
+        size_t t = 0;
+        while (t < len && text[t] != '\n')
+            t++;
+        if (t > 120) {
+            size_t cut = 120;
+            while (cut > 60 && text[cut] != ' ')
+                cut--;
+            while (cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+                cut--;
+            t = cut;
+        }
+        rc = nd_json_str(b, text, t);
+    } else {
+        rc = nd_json_cstr(b, r->title);
+    }
+    if (rc || (rc = nd_buf_puts(b, ",\"text\":")) ||
         (rc = nd_json_str(b, text, len)))
         return rc;
     if (run->clusters.cluster[d] >= 0)

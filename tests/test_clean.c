@@ -1,0 +1,745 @@
+/* End-to-end tests of `neardup clean` and `neardup verify` through the binary, on small
+ * crawls written here (three site folders of text and HTML with exact and near copies,
+ * a WARC file, a binary file): every document accounted for, kept text equal to the
+ * extraction, duplicates in their kept document's cluster, all formats verified,
+ * tampering caught, refusals, SRC untouched, failed writes and signals leave no DST. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
+#include "jsonr.h"
+
+static char bin[1024];
+
+struct result {
+    int code;
+    char *out, *err;
+};
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc((size_t)n + 1);
+    size_t got = fread(p, 1, (size_t)n, f);
+    p[got] = '\0';
+    fclose(f);
+    return p;
+}
+
+static char *gunzip(const char *path)
+{
+    gzFile g = gzopen(path, "rb");
+    if (!g)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *p = malloc(cap);
+    int n;
+    while ((n = gzread(g, p + len, (unsigned)(cap - len - 1))) > 0) {
+        len += (size_t)n;
+        if (cap - len < 2)
+            p = realloc(p, cap *= 2);
+    }
+    gzclose(g);
+    p[len] = '\0';
+    return p;
+}
+
+/* Start neardup with args; env is "NAME=VALUE" or NULL. */
+static pid_t spawn_nd(const char *env, const char *const *args, int fo, int fe)
+{
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = bin;
+    for (; args[n - 1] && n < 63; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (env)
+            putenv((char *)env);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        execv(bin, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static struct result run_env(const char *env, const char *const *args)
+{
+    char outp[] = "/tmp/nd-clean-out-XXXXXX", errp[] = "/tmp/nd-clean-err-XXXXXX";
+    int fo = mkstemp(outp), fe = mkstemp(errp);
+    assert_true(fo >= 0 && fe >= 0);
+    pid_t pid = spawn_nd(env, args, fo, fe);
+    int st;
+    waitpid(pid, &st, 0);
+    close(fo);
+    close(fe);
+    struct result r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(outp), slurp(errp)};
+    unlink(outp);
+    unlink(errp);
+    return r;
+}
+
+static struct result run_nd(const char *const *args)
+{
+    return run_env(NULL, args);
+}
+
+static void result_free(struct result *r)
+{
+    free(r->out);
+    free(r->err);
+}
+
+static void expect_ok(struct result r)
+{
+    if (r.code != 0)
+        fail_msg("exit %d\nstdout: %s\nstderr: %s", r.code, r.out, r.err);
+    result_free(&r);
+}
+
+static void write_bytes(const char *dir, const char *name, const char *text, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    mkdir(path, 0755);
+    *slash = '/';
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, len, f), len);
+    fclose(f);
+}
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+    write_bytes(dir, name, text, strlen(text));
+}
+
+static void sh(const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    assert_int_equal(system(cmd), 0);
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+/* sha256 of every file under dir (names and contents). */
+static void tree_hash(const char *dir, char out[65])
+{
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cd '%s' && find . -type f -exec sha256sum {} + | LC_ALL=C sort | sha256sum",
+             dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    assert_non_null(fgets(out, 65, p));
+    pclose(p);
+}
+
+static const char *TEMPLATE = "Subscribe to the Daily Herald newsletter for more local stories";
+static const char *PARK =
+    "City council approves the new riverside park after a long debate\n"
+    "The council voted seven to two on Tuesday evening to fund the riverside park project, "
+    "ending a debate that lasted more than three years and divided several neighbourhoods.\n"
+    "Construction is expected to begin next spring and last eighteen months, according to "
+    "the city engineer, who presented the final plans to a packed public gallery.\n"
+    "The park will include a playground, a cycling path along the water and a small "
+    "amphitheatre for summer concerts organised by local schools and music groups.\n";
+static const char *WEATHER =
+    "Storm warning issued for the whole northern coast tonight\n"
+    "Winds of ninety kilometres per hour are expected overnight along the northern coast, "
+    "and the weather service has asked residents to secure loose objects in their gardens.\n"
+    "Ferries between the islands have been cancelled until Thursday morning at the earliest, "
+    "while schools in three districts will open two hours later than usual.\n";
+static const char *LIBRARY =
+    "The central library reopens downtown after two years of renovation work\n"
+    "Visitors will find a new reading room on the top floor, a children's wing with puppet "
+    "theatre shows every Saturday, and twice as many computers for public use as before.\n";
+
+static void add_warc_record(FILE *f, const char *type, const char *uri, const char *date, const char *block)
+{
+    static int n;
+    fprintf(f,
+            "WARC/1.0\r\nWARC-Type: %s\r\nWARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-%012d>\r\n"
+            "WARC-Date: %s\r\n",
+            type, ++n, date);
+    if (uri)
+        fprintf(f, "WARC-Target-URI: %s\r\n", uri);
+    fprintf(f, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s\r\n\r\n",
+            strcmp(type, "warcinfo") ? "application/http; msgtype=response" : "application/warc-fields",
+            strlen(block), block);
+}
+
+static void make_crawl(char *dir)
+{
+    strcpy(dir, "/tmp/nd-clean-src-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s\n%s", TEMPLATE, PARK);
+    write_file(dir, "site-a/park.txt", buf);
+    snprintf(buf, sizeof buf, "%s\n%s", WEATHER, TEMPLATE);
+    write_file(dir, "site-a/weather.txt", buf);
+    snprintf(buf, sizeof buf, "%s\n  %s  \n\n", TEMPLATE, LIBRARY);
+    write_file(dir, "site-a/library.txt", buf);
+    write_file(dir, "site-b/park-copy.txt", PARK);
+    write_file(dir, "site-d/park-copy2.txt", PARK);
+    snprintf(buf, sizeof buf,
+             "<html><head><title>Storm warning</title></head><body><nav>Home | News</nav>"
+             "<p>%.*s</p><p>Ferries between the islands have been cancelled until Thursday morning at "
+             "the earliest, while schools in three districts will open two hours later than usual.</p>"
+             "</body></html>",
+             (int)(strchr(WEATHER + 60, '\n') - WEATHER), WEATHER);
+    write_file(dir, "site-b/weather.html", buf);
+    /* A near copy: one word changed. */
+    snprintf(buf, sizeof buf, "%s", PARK);
+    char *w = strstr(buf, "Tuesday");
+    memcpy(w, "Mondayy", 7);
+    write_file(dir, "site-c/park-again.txt", buf);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/site-c/crawl.warc", dir);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    add_warc_record(f, "warcinfo", NULL, "2024-01-01T00:00:00Z", "software: test\r\n");
+    /* The park story, dated earlier than anything else: the likely original. */
+    snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n"
+                              "<html><body><p>%s</p></body></html>", PARK);
+    add_warc_record(f, "response", "http://example.org/park", "2023-05-01T10:00:00Z", buf);
+    snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n"
+                              "A short note about the harbour festival, held every August since 1921.\n");
+    add_warc_record(f, "response", "http://example.org/festival", "2023-05-02T10:00:00Z", buf);
+    fclose(f);
+    char bin_bytes[2048];
+    for (size_t i = 0; i < sizeof bin_bytes; i++)
+        bin_bytes[i] = (char)(i % 7 == 0 ? 0 : i & 0xff);
+    write_bytes(dir, "site-c/blob.bin", bin_bytes, sizeof bin_bytes);
+}
+
+/* Output folder path beside the crawl (not created). */
+static void out_path(char *out, size_t n, const char *src, const char *tag)
+{
+    snprintf(out, n, "%s-%s", src, tag);
+}
+
+/* Temporary folders "..DST.neardup-*" left beside dst. */
+static int leftovers(const char *dst, int with_manifest)
+{
+    char parent[1100], prefix[300];
+    snprintf(parent, sizeof parent, "%s", dst);
+    char *slash = strrchr(parent, '/');
+    *slash = '\0';
+    snprintf(prefix, sizeof prefix, ".%s.neardup-", slash + 1);
+    DIR *d = opendir(parent);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)))
+            continue;
+        char m[1500];
+        snprintf(m, sizeof m, "%s/%s/manifest.jsonl", parent, e->d_name);
+        n += !with_manifest || exists(m);
+    }
+    closedir(d);
+    return n;
+}
+
+static void rm_leftovers(const char *dst)
+{
+    sh("rm -rf '%s' \"$(dirname '%s')\"/.\"$(basename '%s')\".neardup-*", dst, dst, dst);
+}
+
+/* ---- manifest ---- */
+
+struct mline {
+    nd_jdoc *doc;
+    const nd_jval *o;
+};
+
+static size_t read_manifest(const char *dst, struct mline *v, size_t max)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/manifest.jsonl", dst);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t len;
+    while ((len = getline(&line, &cap, f)) > 0) {
+        assert_true(n < max);
+        assert_int_equal(nd_json_parse(line, (size_t)len, &v[n].doc), 0);
+        v[n].o = nd_jdoc_root(v[n].doc);
+        n++;
+    }
+    free(line);
+    fclose(f);
+    return n;
+}
+
+static void free_manifest(struct mline *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        nd_jdoc_free(v[i].doc);
+}
+
+static const struct mline *find_line(const struct mline *v, size_t n, const char *path)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(nd_jget_str(v[i].o, "path", ""), path))
+            return &v[i];
+    return NULL;
+}
+
+/* What the extractor makes of a .txt: non-empty lines, whitespace collapsed, by \n. */
+static char *txt_extract(const char *s, int drop_template)
+{
+    char *o = malloc(strlen(s) + 1), *w = o;
+    while (*s) {
+        const char *e = strchr(s, '\n');
+        if (!e)
+            e = s + strlen(s);
+        char *start = w;
+        int sp = 0;
+        for (const char *p = s; p < e; p++) {
+            if (*p == ' ' || *p == '\t' || *p == '\r') {
+                sp = w != start;
+            } else {
+                if (sp)
+                    *w++ = ' ';
+                sp = 0;
+                *w++ = *p;
+            }
+        }
+        if (w != start && drop_template && (size_t)(w - start) == strlen(TEMPLATE) &&
+            !memcmp(start, TEMPLATE, strlen(TEMPLATE)))
+            w = start;
+        if (w != start)
+            *w++ = '\n';
+        s = *e ? e + 1 : e;
+    }
+    if (w > o)
+        w--;
+    *w = '\0';
+    return o;
+}
+
+/* Cluster of a path in the report's clusters JSONL, -1 when in none. */
+static int cluster_of(const char *clusters, const char *path)
+{
+    char key[600];
+    snprintf(key, sizeof key, "\"path\":\"%s\"", path);
+    const char *hit = NULL;
+    for (const char *p = clusters; (p = strstr(p, key)); p++) {
+        /* skip the representative reference; members carry "site" right after the uri */
+        hit = p;
+    }
+    if (!hit)
+        return -1;
+    const char *c = hit;
+    while (c > clusters && strncmp(c, "{\"cluster\":", 11))
+        c--;
+    return atoi(c + 11);
+}
+
+/* ---- tests ---- */
+
+static void test_tree_end_to_end(void **state)
+{
+    (void)state;
+    char src[64], dst[200], cl[200], text_path[1300];
+    make_crawl(src);
+    out_path(dst, sizeof dst, src, "out");
+    out_path(cl, sizeof cl, src, "clusters.jsonl");
+    struct result r = run_nd((const char *[]){"report", src, "--clusters", cl, "-q", "--threads", "1", NULL});
+    assert_int_equal(r.code, 0);
+    const char *docs_line = strstr(r.out, " documents in ");
+    assert_non_null(docs_line);
+    while (docs_line > r.out && docs_line[-1] >= '0' && docs_line[-1] <= '9')
+        docs_line--;
+    size_t n_docs = (size_t)atoi(docs_line);
+    result_free(&r);
+    assert_int_equal(n_docs, 10); /* 8 plain files (1 binary) + 2 WARC responses */
+
+    r = run_nd((const char *[]){"clean", src, "--out", dst, "-q", "--threads", "1", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "10 documents read"));
+    result_free(&r);
+
+    struct mline m[64];
+    size_t n = read_manifest(dst, m, 64);
+    assert_int_equal(n, n_docs);
+    char *clusters = slurp(cl);
+    size_t kept = 0, dup = 0, skip = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *action = nd_jget_str(m[i].o, "action", "");
+        const char *path = nd_jget_str(m[i].o, "path", "");
+        assert_int_equal(strlen(nd_jget_str(m[i].o, "digest", "")), 32);
+        assert_non_null(nd_jget(m[i].o, "reason"));
+        if (i > 0) /* document order: by path, then record */
+            assert_true(strcmp(nd_jget_str(m[i - 1].o, "path", ""), path) <= 0);
+        if (!strcmp(action, "kept")) {
+            kept++;
+            snprintf(text_path, sizeof text_path, "%s/%s", dst, nd_jget_str(m[i].o, "output", ""));
+            char *t = gunzip(text_path);
+            if (!t)
+                fail_msg("no output for %s (%s)", path, text_path);
+            size_t pl = strlen(path);
+            if (pl > 4 && !strcmp(path + pl - 4, ".txt")) {
+                char full[1200];
+                snprintf(full, sizeof full, "%s/%s", src, path);
+                char *orig = slurp(full);
+                char *want = txt_extract(orig, 0);
+                assert_string_equal(t, want);
+                free(want);
+                free(orig);
+            }
+            free(t);
+        } else if (!strcmp(action, "duplicate")) {
+            dup++;
+            const char *of = nd_jget_str(m[i].o, "duplicate_of", NULL);
+            assert_non_null(of);
+            const struct mline *k = find_line(m, n, of);
+            assert_non_null(k);
+            assert_string_equal(nd_jget_str(k->o, "action", ""), "kept");
+            int c = cluster_of(clusters, path);
+            assert_true(c >= 0);
+            assert_int_equal(c, cluster_of(clusters, of));
+            assert_int_equal((int)nd_jget_num(m[i].o, "cluster", -1), c);
+            double sim = nd_jget_num(m[i].o, "similarity", -1);
+            assert_true(sim > 0 && sim <= 1);
+        } else {
+            assert_string_equal(action, "skipped");
+            assert_string_equal(path, "site-c/blob.bin");
+            skip++;
+        }
+    }
+    assert_int_equal(kept + dup + skip, n_docs);
+    assert_int_equal(skip, 1);
+    /* The exact copies of the park story are dropped, one of them kept. */
+    const struct mline *c1 = find_line(m, n, "site-b/park-copy.txt"), *c2 = find_line(m, n, "site-d/park-copy2.txt");
+    assert_true(!strcmp(nd_jget_str(c1->o, "action", ""), "duplicate") ||
+                !strcmp(nd_jget_str(c2->o, "action", ""), "duplicate"));
+    assert_true(dup >= 3);
+    /* WARC records carry their record index and URI. */
+    const struct mline *wl = find_line(m, n, "site-c/crawl.warc");
+    assert_non_null(wl);
+    assert_non_null(nd_jget_str(wl->o, "uri", NULL));
+    assert_non_null(nd_jget(wl->o, "record"));
+    free_manifest(m, n);
+    free(clusters);
+
+    r = run_nd((const char *[]){"verify", dst, NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "verify: OK, 10 documents"));
+    result_free(&r);
+
+    /* Tampering: one kept file's text changed. */
+    sh("cd '%s' && f=$(find . -name 'library.txt.txt.gz') && printf 'changed' | gzip -n > \"$f\"", dst);
+    r = run_nd((const char *[]){"verify", dst, NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.out, "library.txt.txt.gz: text differs"));
+    result_free(&r);
+    /* An extra file, and a manifest line removed. */
+    rm_leftovers(dst);
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "-q", NULL}));
+    expect_ok(run_nd((const char *[]){"verify", dst, NULL}));
+    sh("cd '%s' && sed -i '1d' manifest.jsonl", dst);
+    r = run_nd((const char *[]){"verify", dst, NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.out, "not in the manifest"));
+    result_free(&r);
+    rm_leftovers(dst);
+    unlink(cl);
+    sh("rm -rf '%s'", src);
+}
+
+static void test_formats_identical_and_strip(void **state)
+{
+    (void)state;
+    char src[64], d1[200], d2[200], h1[65], h2[65], p[1300];
+    make_crawl(src);
+    const char *formats[] = {"tree", "jsonl", "warc"};
+    for (size_t f = 0; f < 3; f++) {
+        out_path(d1, sizeof d1, src, "a");
+        out_path(d2, sizeof d2, src, "b");
+        expect_ok(run_nd((const char *[]){"clean", src, "--out", d1, "--format", formats[f], "-q",
+                                          "--strip-boilerplate", NULL}));
+        expect_ok(run_nd((const char *[]){"clean", src, "--out", d2, "--format", formats[f], "-q",
+                                          "--strip-boilerplate", "--threads", "2", NULL}));
+        tree_hash(d1, h1);
+        tree_hash(d2, h2);
+        assert_string_equal(h1, h2);
+        struct result r = run_nd((const char *[]){"verify", d1, NULL});
+        if (r.code != 0)
+            fail_msg("verify %s: %s%s", formats[f], r.out, r.err);
+        assert_non_null(strstr(r.out, "verify: OK, 10 documents"));
+        result_free(&r);
+        char *all = NULL;
+        if (f == 0) {
+            snprintf(p, sizeof p, "%s/site-a/library.txt.txt.gz", d1);
+            all = gunzip(p);
+            char *want = txt_extract(LIBRARY, 0);
+            assert_non_null(all);
+            assert_string_equal(all, want);
+            free(want);
+        } else {
+            snprintf(p, sizeof p, "%s/%s", d1, f == 1 ? "documents.jsonl.gz" : "crawl.warc.gz");
+            all = gunzip(p);
+            assert_non_null(all);
+            assert_non_null(strstr(all, "harbour festival"));
+        }
+        if (f == 1) {
+            /* One line per kept document with the contract's fields. */
+            nd_jdoc *doc;
+            char *nl = strchr(all, '\n');
+            assert_non_null(nl);
+            assert_int_equal(nd_json_parse(all, (size_t)(nl - all), &doc), 0);
+            const nd_jval *o = nd_jdoc_root(doc);
+            const char *keys[] = {"id", "path", "uri", "site", "title", "text", "cluster"};
+            for (size_t k = 0; k < 7; k++)
+                assert_non_null(nd_jget(o, keys[k]));
+            nd_jdoc_free(doc);
+        }
+        if (f == 2) {
+            /* Original records preserved, conversion records added. */
+            assert_non_null(strstr(all, "WARC-Target-URI: http://example.org/festival"));
+            assert_non_null(strstr(all, "WARC-Type: conversion"));
+            assert_non_null(strstr(all, "WARC-Type: resource"));
+            assert_null(strstr(all, "WARC-Type: warcinfo"));
+        }
+        /* The site-a template line is gone from what was kept (the WARC originals keep
+         * their bytes, but no site-a text goes there unstripped). */
+        if (f != 2)
+            assert_null(strstr(all, TEMPLATE));
+        free(all);
+        sh("rm -rf '%s' '%s'", d1, d2);
+    }
+    /* Without --strip-boilerplate the template stays. */
+    out_path(d1, sizeof d1, src, "a");
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", d1, "--format", "jsonl", "-q", NULL}));
+    snprintf(p, sizeof p, "%s/documents.jsonl.gz", d1);
+    char *all = gunzip(p);
+    assert_non_null(strstr(all, TEMPLATE));
+    free(all);
+    /* Tampering with the jsonl text is caught. */
+    sh("cd '%s' && gzip -dc documents.jsonl.gz | sed 's/Visitors/Tourists/' | gzip -n > x && mv x documents.jsonl.gz",
+       d1);
+    struct result r = run_nd((const char *[]){"verify", d1, NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.out, "differs from the manifest"));
+    result_free(&r);
+    sh("rm -rf '%s' '%s'", d1, src);
+}
+
+static void test_keep_policies(void **state)
+{
+    (void)state;
+    char src[64], dst[200];
+    make_crawl(src);
+    out_path(dst, sizeof dst, src, "k");
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "--keep", "first", "-q", NULL}));
+    struct mline m[64];
+    size_t n = read_manifest(dst, m, 64);
+    /* first: the park story kept from the first path of its cluster */
+    const struct mline *a = find_line(m, n, "site-a/park.txt");
+    assert_string_equal(nd_jget_str(a->o, "action", ""), "kept");
+    const struct mline *b = find_line(m, n, "site-b/park-copy.txt");
+    assert_string_equal(nd_jget_str(b->o, "action", ""), "duplicate");
+    assert_string_equal(nd_jget_str(b->o, "duplicate_of", ""), "site-a/park.txt");
+    free_manifest(m, n);
+    expect_ok(run_nd((const char *[]){"verify", dst, NULL}));
+    struct result r = run_nd((const char *[]){"clean", src, "--out", dst, "--keep", "newest", NULL});
+    assert_int_equal(r.code, 2);
+    result_free(&r);
+    r = run_nd((const char *[]){"clean", src, "--out", dst, "--force", "--keep", "longest", "-q", NULL});
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    expect_ok(run_nd((const char *[]){"verify", dst, NULL}));
+    sh("rm -rf '%s' '%s'", dst, src);
+}
+
+static void test_refusals_and_src_untouched(void **state)
+{
+    (void)state;
+    char src[64], dst[200], inner[200], h1[65], h2[65];
+    make_crawl(src);
+    tree_hash(src, h1);
+    snprintf(inner, sizeof inner, "%s/site-a/out", src);
+    struct result r = run_nd((const char *[]){"clean", src, "--out", inner, NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "inside the source"));
+    result_free(&r);
+    /* SRC inside DST */
+    char parent[200];
+    snprintf(parent, sizeof parent, "%s/..", src);
+    r = run_nd((const char *[]){"clean", src, "--out", parent, NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "lies inside it"));
+    result_free(&r);
+    /* non-empty DST without --force; --force on a folder that is not an output */
+    out_path(dst, sizeof dst, src, "full");
+    mkdir(dst, 0755);
+    write_file(dst, "precious.txt", "do not delete\n");
+    r = run_nd((const char *[]){"clean", src, "--out", dst, NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "not empty"));
+    result_free(&r);
+    r = run_nd((const char *[]){"clean", src, "--out", dst, "--force", NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "not a neardup output"));
+    result_free(&r);
+    char keep[1300];
+    snprintf(keep, sizeof keep, "%s/precious.txt", dst);
+    assert_true(exists(keep));
+    sh("rm -rf '%s'", dst);
+    /* usage errors */
+    r = run_nd((const char *[]){"clean", src, NULL});
+    assert_int_equal(r.code, 2);
+    result_free(&r);
+    r = run_nd((const char *[]){"clean", src, "--out", dst, "--format", "zip", NULL});
+    assert_int_equal(r.code, 2);
+    result_free(&r);
+    r = run_nd((const char *[]){"verify", NULL});
+    assert_int_equal(r.code, 2);
+    result_free(&r);
+    r = run_nd((const char *[]){"clean", "--help", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "--keep earliest|first|longest"));
+    result_free(&r);
+
+    /* A read-only SRC is cleaned fine and stays byte for byte the same; an empty DST
+     * folder is accepted. */
+    mkdir(dst, 0755);
+    sh("chmod -R a-w '%s'", src);
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "-q", NULL}));
+    sh("chmod -R u+w '%s'", src);
+    tree_hash(src, h2);
+    assert_string_equal(h1, h2);
+    expect_ok(run_nd((const char *[]){"verify", dst, NULL}));
+    /* dry run: nothing written, not even a temporary folder */
+    char dry[200];
+    out_path(dry, sizeof dry, src, "dry");
+    r = run_nd((const char *[]){"clean", src, "--out", dry, "--dry-run", "-q", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "dry run"));
+    assert_non_null(strstr(r.out, "10 documents read"));
+    result_free(&r);
+    assert_false(exists(dry));
+    assert_int_equal(leftovers(dry, 0), 0);
+    sh("rm -rf '%s' '%s'", dst, src);
+}
+
+static void test_failed_write_leaves_nothing(void **state)
+{
+    (void)state;
+    char src[64], dst[200], h1[65], h2[65];
+    make_crawl(src);
+    tree_hash(src, h1);
+    out_path(dst, sizeof dst, src, "fail");
+    struct result r = run_env("ND_TEST_FAIL_WRITE=3",
+                              (const char *[]){"clean", src, "--out", dst, "-q", NULL});
+    assert_int_equal(r.code, 1);
+    assert_non_null(strstr(r.err, "No space left on device"));
+    assert_non_null(strstr(r.err, "nothing was written"));
+    result_free(&r);
+    assert_false(exists(dst));
+    assert_int_equal(leftovers(dst, 0), 0);
+    /* also with a previous output in place: it survives intact */
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "-q", "--format", "jsonl", NULL}));
+    char before[65], after[65];
+    tree_hash(dst, before);
+    r = run_env("ND_TEST_FAIL_WRITE=1", (const char *[]){"clean", src, "--out", dst, "--force", "-q", NULL});
+    assert_int_equal(r.code, 1);
+    result_free(&r);
+    tree_hash(dst, after);
+    assert_string_equal(before, after);
+    assert_int_equal(leftovers(dst, 0), 0);
+    tree_hash(src, h2);
+    assert_string_equal(h1, h2);
+    sh("rm -rf '%s' '%s'", dst, src);
+}
+
+static void interrupt(const char *src, const char *dst, int sig)
+{
+    int fo = open("/dev/null", O_WRONLY), fe = open("/dev/null", O_WRONLY);
+    pid_t pid = spawn_nd("ND_TEST_PAUSE_WRITE=2", (const char *[]){"clean", src, "--out", dst, "-q", NULL}, fo,
+                         fe);
+    int st;
+    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(st));
+    /* Mid-run: a temporary folder exists, DST does not. */
+    assert_false(exists(dst));
+    assert_int_equal(leftovers(dst, 0), 1);
+    kill(pid, sig);
+    kill(pid, SIGCONT);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    close(fo);
+    close(fe);
+    if (sig == SIGKILL) {
+        assert_true(WIFSIGNALED(st));
+    } else {
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 128 + sig);
+        assert_int_equal(leftovers(dst, 0), 0);
+    }
+    assert_false(exists(dst));
+    /* Never anything that looks complete. */
+    assert_int_equal(leftovers(dst, 1), 0);
+}
+
+static void test_signals_leave_no_dst(void **state)
+{
+    (void)state;
+    char src[64], dst[200];
+    make_crawl(src);
+    out_path(dst, sizeof dst, src, "sig");
+    interrupt(src, dst, SIGINT);
+    interrupt(src, dst, SIGTERM);
+    interrupt(src, dst, SIGKILL);
+    rm_leftovers(dst);
+    sh("rm -rf '%s'", src);
+}
+
+int main(void)
+{
+    const char *b = getenv("ND_BUILD_DIR");
+    snprintf(bin, sizeof bin, "%s/%s/neardup", ND_SOURCE_DIR, b ? b : "build");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tree_end_to_end),
+        cmocka_unit_test(test_formats_identical_and_strip),
+        cmocka_unit_test(test_keep_policies),
+        cmocka_unit_test(test_refusals_and_src_untouched),
+        cmocka_unit_test(test_failed_write_leaves_nothing),
+        cmocka_unit_test(test_signals_leave_no_dst),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
