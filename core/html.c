@@ -696,7 +696,14 @@ int nd_html_extract(const char *html, size_t len, nd_blocks *out)
             int *unclosed = kind == K_TITLE ? &c.title_unclosed : &c.textarea_unclosed;
             const char *close = NULL, *after = *unclosed ? NULL : find_close(&c, p, &t, &close);
             if (!after) {
-                *unclosed = 1;   /* never closed: parse on as if the tag were not there */
+                /* Never closed: parse on as if the tag were not there. The search moved
+                 * the '<' cache to the end; rewind it (once per kind, so still linear). */
+                if (!*unclosed) {
+                    *unclosed = 1;
+                    c.lt = memchr(p, '<', (size_t)(end - p));
+                    if (!c.lt)
+                        c.lt = end;
+                }
                 break;
             }
             if (kind == K_TITLE && c.title_open) {
