@@ -163,9 +163,9 @@ void nd_norm_free(nd_norm *n)
 
 /* ---- output ---- */
 
-static int push_tok(nd_toks *t, size_t off, size_t len, uint32_t flags)
+static int grow_toks(nd_toks *t, size_t end)
 {
-    if (off + len > UINT32_MAX)
+    if (end > UINT32_MAX)
         return nd_fail(ND_ELIMIT, "normalised text over 4 GB in one buffer");
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 256;
@@ -175,8 +175,47 @@ static int push_tok(nd_toks *t, size_t off, size_t len, uint32_t flags)
         t->v = v;
         t->cap = cap;
     }
+    return ND_OK;
+}
+
+static inline int push_tok(nd_toks *t, size_t off, size_t len, uint32_t flags)
+{
+    int rc;
+    if ((t->n == t->cap || off + len > UINT32_MAX) && (rc = grow_toks(t, off + len)))
+        return rc;
     t->v[t->n++] = (nd_tok){(uint32_t)off, (uint32_t)len, flags};
     return ND_OK;
+}
+
+/* Equality of two short byte strings of the same length (at most CACHE_KEY), with
+ * overlapping word loads instead of a memcmp call. */
+static inline int eq_short(const void *a, const void *b, size_t len)
+{
+    const unsigned char *x = a, *y = b;
+    uint64_t p, q;
+    if (len >= 8) {
+        for (size_t i = 0; i + 8 < len; i += 8) {
+            memcpy(&p, x + i, 8);
+            memcpy(&q, y + i, 8);
+            if (p != q)
+                return 0;
+        }
+        memcpy(&p, x + len - 8, 8);
+        memcpy(&q, y + len - 8, 8);
+        return p == q;
+    }
+    if (len >= 4) {
+        uint32_t p4, q4, r4, t4;
+        memcpy(&p4, x, 4);
+        memcpy(&q4, y, 4);
+        memcpy(&r4, x + len - 4, 4);
+        memcpy(&t4, y + len - 4, 4);
+        return p4 == q4 && r4 == t4;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (x[i] != y[i])
+            return 0;
+    return 1;
 }
 
 static int room(nd_buf *b, size_t n)
@@ -587,8 +626,9 @@ static int span(nd_norm *n, const unsigned char *p, size_t len)
         struct centry *s = &n->cache[(uint32_t)hh & (CACHE_SLOTS - 1)];
         for (int way = 0; way < 2; way++) {
             struct centry *c = &n->cache[((uint32_t)hh ^ (uint32_t)way) & (CACHE_SLOTS - 1)];
-            if (c->klen == len && c->h == h && memcmp(c->key, p, len) == 0) {
-                int rc = room(out, c->olen + 1u);
+            if (c->klen == len && c->h == h && eq_short(c->key, p, len)) {
+                /* Room for the whole fixed-size field: one inlined copy, no memcpy call. */
+                int rc = room(out, CACHE_OUT + 2u);
                 if (rc)
                     return rc;
                 n->invalid += c->invalid;
@@ -598,8 +638,10 @@ static int span(nd_norm *n, const unsigned char *p, size_t len)
                 if (toks->n > n->tok0)
                     *w++ = ' ';
                 size_t base = (size_t)(w - out->p), s0 = 0;
-                memcpy(w, c->out, c->olen);
+                memcpy(w, c->out, CACHE_OUT);
                 out->len = base + c->olen;
+                if (c->ntok == 1)
+                    return push_tok(toks, base, c->olen, c->nospace ? ND_TOK_NOSPACE : 0);
                 for (unsigned t = 0; t < c->ntok; t++) {
                     size_t s1 = s0;
                     while (s1 < c->olen && c->out[s1] != ' ')
@@ -677,9 +719,8 @@ int nd_norm_block(nd_norm *n, const char *s, size_t len, nd_buf *out, nd_toks *t
                 out->len = (size_t)(w - out->p);
                 continue;
             }
-            i = st;
         }
-        size_t e = i;
+        size_t e = i; /* the bytes before i are ASCII letters or digits */
         while (e < len && amap[u[e]] != 0)
             e++;
         rc = span(n, u + st, e - st);
