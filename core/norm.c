@@ -461,7 +461,7 @@ static int end_token(nd_norm *n)
     if (!n->tn)
         return ND_OK;
     size_t len = n->tn;
-    if (n->tok_max >= 0x300) {
+    if (n->tok_max >= 0x300 && len > 1) { /* one code point is its own NFC */
         int rc;
         if (n->tok_marks >= 2 && (rc = canon_order(n)))
             return rc;
@@ -594,8 +594,9 @@ static int slow_span(nd_norm *n, const unsigned char *p, size_t len)
                 return rc;
             continue;
         }
-        if (c >= 0x4E00 && c <= 0x9FFF) {
-            /* Unified ideographs: no decomposition, no case, not ignorable. */
+        if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x0E00 && c <= 0x0EFF)) {
+            /* Unified ideographs, Thai, Lao: no canonical decomposition, no case, not
+             * ignorable, so the per-character utf8proc call is skipped. */
             if ((rc = feed(n, c)))
                 return rc;
             continue;
