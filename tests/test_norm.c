@@ -205,6 +205,65 @@ static void test_long_mark_run(void **state)
     free(want);
 }
 
+static void test_huge_mark_run(void **state)
+{
+    (void)state;
+    /* 100k pairs of marks on one base: linear time, canonical order (dot below, class
+     * 220, before acute, 230), the first dot below composed with the base. */
+    enum { K = 100000 };
+    nd_buf in = ND_BUF_INIT, want = ND_BUF_INIT;
+    assert_int_equal(nd_buf_putc(&in, 'A'), 0);
+    for (int i = 0; i < K; i++)
+        assert_int_equal(nd_buf_puts(&in, "\u0301\u0323"), 0);
+    assert_int_equal(nd_buf_puts(&want, "\u1EA1"), 0);
+    for (int i = 1; i < K; i++)
+        assert_int_equal(nd_buf_puts(&want, "\u0323"), 0);
+    for (int i = 0; i < K; i++)
+        assert_int_equal(nd_buf_puts(&want, "\u0301"), 0);
+    size_t n;
+    char *got = normn(in.p, in.len, &n, NULL);
+    assert_int_equal(n, 1);
+    assert_int_equal(strlen(got), want.len);
+    assert_memory_equal(got, want.p, want.len);
+    free(got);
+    nd_buf_free(&in);
+    nd_buf_free(&want);
+}
+
+static void test_cache_consistency(void **state)
+{
+    (void)state;
+    /* Many more distinct non-ASCII spans than cache slots: a warm normaliser, the same
+     * one again, and a fresh one agree byte for byte. */
+    nd_buf in = ND_BUF_INIT;
+    for (unsigned i = 0; i < 30000; i++) {
+        char w[64];
+        snprintf(w, sizeof w, "%c%c\u00E9%u\u2019s\u4E2D%c \xFF%c\u0301 ", 'A' + i % 26,
+                 'a' + (i / 26) % 26, i % 977, 'a' + i % 7, 'a' + (i / 7) % 26);
+        assert_int_equal(nd_buf_puts(&in, w), 0);
+    }
+    size_t n1, n2, n3, i1, i2, i3;
+    char *a = normn(in.p, in.len, &n1, &i1), *b = normn(in.p, in.len, &n2, &i2);
+    nd_norm *warm = N, *fresh;
+    assert_int_equal(nd_norm_new(&fresh), 0);
+    N = fresh;
+    char *c = normn(in.p, in.len, &n3, &i3);
+    N = warm;
+    nd_norm_free(fresh);
+    assert_string_equal(a, b);
+    assert_string_equal(a, c);
+    assert_int_equal(n1, n2);
+    assert_int_equal(n1, n3);
+    assert_int_equal(n1, 30000u * 5);
+    assert_int_equal(i1, 30000);
+    assert_int_equal(i2, 30000);
+    assert_int_equal(i3, 30000);
+    free(a);
+    free(b);
+    free(c);
+    nd_buf_free(&in);
+}
+
 /* ---- Vietnamese ---- */
 
 static void test_vietnamese_pairs(void **state)
@@ -415,6 +474,7 @@ static void test_cjk(void **state)
     EXPECT("\U00020000\U0002A700", "\U00020000 \U0002A700");
     assert_int_equal(nd_norm_token_flags("\U00020000", 4), ND_TOK_NOSPACE);
     EXPECT("\uF900", "\u8C48");                    /* canonical singleton */
+    EXPECT("\u4E2D\u0301\u6587", "\u4E2D\u0301 \u6587"); /* a mark stays on its character */
     /* Hangul keeps words */
     size_t n;
     char *r = normn("\uD55C\uAD6D\uC5B4 \uD14D\uC2A4\uD2B8", 19, &n, NULL);
@@ -630,6 +690,8 @@ int main(void)
         cmocka_unit_test(test_casefold),
         cmocka_unit_test(test_nfc_nfd),
         cmocka_unit_test(test_long_mark_run),
+        cmocka_unit_test(test_huge_mark_run),
+        cmocka_unit_test(test_cache_consistency),
         cmocka_unit_test(test_vietnamese_pairs),
         cmocka_unit_test(test_vietnamese_alphabet),
         cmocka_unit_test(test_separators),
