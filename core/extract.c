@@ -87,6 +87,8 @@ int nd_blocks_add(nd_blocks *b, const char *s, size_t len)
 int nd_text_extract(const char *s, size_t len, nd_blocks *out)
 {
     const char *p = s, *end = s + len;
+    if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;   /* a BOM glued to the first word would make its line unlike others */
     /* Next '\n' and next '\r', each searched once per occurrence: a file with only one
      * kind of line end never rescans for the other. */
     const char *nl = NULL, *cr = NULL;

@@ -349,6 +349,7 @@ static void test_text_lines(void **state)
     text_is("", 0, "");
     text_is("\n\r\n\r  \n", 6, "");
     text_is("no newline", 10, "no newline");
+    text_is("\xEF\xBB\xBF" "bom\n\xEF\xBB\xBF", 10, "bom|\xEF\xBB\xBF");
     text_is("<p>not html &amp;</p>", 21, "<p>not html &amp;</p>");
 
     /* Megabyte lines: one block each, in linear time. */
