@@ -118,6 +118,7 @@ struct nd_norm {
     size_t tn, tcap, t2cap;
     int tok_ns;              /* current token is a no-space character */
     int tok_tone;            /* saw a Vietnamese tone mark */
+    int tok_ypo;             /* holds U+0345, to fold after canonical ordering */
     int32_t tok_max;         /* largest code point in the token */
     size_t tok_marks;
     /* per call */
@@ -465,6 +466,10 @@ static int end_token(nd_norm *n)
         int rc;
         if (n->tok_marks >= 2 && (rc = canon_order(n)))
             return rc;
+        if (n->tok_ypo)
+            for (size_t i = 0; i < len; i++)
+                if (n->tb[i] == 0x345)
+                    n->tb[i] = 0x3B9;
         if (n->tok_tone && n->tok_max < 0x370)
             vn_fix(n->tb, len);
         utf8proc_ssize_t r =
@@ -516,6 +521,7 @@ static int feed(nd_norm *n, int32_t c)
         if (!n->tn) {
             n->tok_ns = ns;
             n->tok_tone = 0;
+            n->tok_ypo = 0;
             n->tok_max = 0;
             n->tok_marks = 0;
         }
@@ -527,6 +533,8 @@ static int feed(nd_norm *n, int32_t c)
         n->tok_marks++;
         if (vn_tone(c))
             n->tok_tone = 1;
+        else if (c == 0x345)
+            n->tok_ypo = 1;
         return add_cp(n, c);
     default:
         return end_token(n);
@@ -597,6 +605,14 @@ static int slow_span(nd_norm *n, const unsigned char *p, size_t len)
         if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x0E00 && c <= 0x0EFF)) {
             /* Unified ideographs, Thai, Lao: no canonical decomposition, no case, not
              * ignorable, so the per-character utf8proc call is skipped. */
+            if ((rc = feed(n, c)))
+                return rc;
+            continue;
+        }
+        if (c == 0x345) {
+            /* COMBINING YPOGEGRAMMENI folds to a letter (iota), so folding it before
+             * canonical ordering would make "α\u0345\u0301" and its NFD differ: it
+             * is folded in end_token instead, as NFD(casefold(NFD(x))) prescribes. */
             if ((rc = feed(n, c)))
                 return rc;
             continue;

@@ -163,6 +163,11 @@ static void test_casefold(void **state)
     EXPECT("\u0131", "\u0131");
     EXPECT("K", "k");                             /* Kelvin sign: canonical K */
     EXPECT("\u00C9T\u00C9", "\u00E9t\u00E9");
+    /* iota subscript folds to iota, whatever the order of the marks */
+    EXPECT("\u1FB4", "\u03AC\u03B9");
+    expect_same("\u1FB4", "\u03B1\u0301\u0345");
+    expect_same("\u1FB4", "\u03B1\u0345\u0301");
+    expect_same("\u1FB3", "\u0391\u0345");
 }
 
 static void test_nfc_nfd(void **state)
