@@ -23,7 +23,7 @@ int nd_archive_begin(const char *dst, nd_archive **out);
 const char *nd_archive_tmpdir(const nd_archive *a);
 /* Bytes written to disk so far, all files. */
 uint64_t nd_archive_bytes(const nd_archive *a);
-/* fsync every folder, rename the temporary folder onto dst (a previous output is moved
+/* Sync every file and folder written (one syncfs, then fsync each), rename the temporary folder onto dst (a previous output is moved
  * aside first and removed after), fsync the parent. Frees a whatever happens; on failure
  * the temporary folder is removed. */
 int nd_archive_commit(nd_archive *a);
@@ -38,7 +38,8 @@ int nd_afile_write(nd_afile *f, const void *p, size_t n);
 /* End the current gzip member (the next write starts a new one): one member per WARC
  * record lets readers seek to a record. */
 int nd_afile_end_member(nd_afile *f);
-/* Flush, finish the gzip stream, fsync, close, free f (also on failure). */
+/* Flush, finish the gzip stream, close, free f (also on failure); the data is synced
+ * by nd_archive_commit. */
 int nd_afile_close(nd_afile *f);
 /* Close and free without finishing (error path). NULL is a no-op. */
 void nd_afile_discard(nd_afile *f);
