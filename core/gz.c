@@ -10,9 +10,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libdeflate.h>
+
 #include "error.h"
 
 #define ND_RAW_CAP (256u << 10)
+#define ND_MOUT_MIN (1u << 20)
+#define ND_MOUT_MAX (16u << 20)
 
 int nd_src_init(nd_src *s, int fd, size_t wcap)
 {
@@ -33,6 +37,9 @@ void nd_src_free(nd_src *s)
 {
     if (s->z_ready)
         inflateEnd(&s->z);
+    if (s->dd)
+        libdeflate_free_decompressor(s->dd);
+    free(s->mout);
     free(s->mb);
     free(s->win);
     free(s->raw);
@@ -187,11 +194,60 @@ static size_t produce_plain(nd_src *s, unsigned char *dst, size_t cap)
     }
 }
 
+/* Decode the member at raw_pos whole with libdeflate (2-3x faster than zlib) when
+ * it ends inside the raw buffer. 1 done (output in mout), 0 not done: zlib streams
+ * it instead, and tells any error precisely. */
+static int fast_member(nd_src *s)
+{
+    /* Files whose members do not fit (one stream for everything) stop trying. */
+    if (s->fast_tries >= 8 && s->fast_fails * 2 > s->fast_tries)
+        return 0;
+    if (s->raw_len - s->raw_pos < s->raw_cap / 4)
+        while (raw_more(s) > 0 && s->raw_len < s->raw_cap)
+            ;
+    if (!s->dd && !(s->dd = libdeflate_alloc_decompressor()))
+        return 0;
+    if (!s->mout) {
+        if (!(s->mout = malloc(ND_MOUT_MIN)))
+            return 0;
+        s->mout_cap = ND_MOUT_MIN;
+    }
+    s->fast_tries++;
+    for (;;) {
+        size_t in = 0, out = 0;
+        enum libdeflate_result r = libdeflate_gzip_decompress_ex(
+            s->dd, s->raw + s->raw_pos, s->raw_len - s->raw_pos, s->mout, s->mout_cap, &in, &out);
+        if (r == LIBDEFLATE_SUCCESS) {
+            s->raw_pos += in;
+            s->mout_pos = 0;
+            s->mout_len = out;
+            return 1;
+        }
+        if (r != LIBDEFLATE_INSUFFICIENT_SPACE || s->mout_cap >= ND_MOUT_MAX)
+            break;
+        unsigned char *m = realloc(s->mout, s->mout_cap * 4);
+        if (!m)
+            break;
+        s->mout = m;
+        s->mout_cap *= 4;
+    }
+    s->fast_fails++;
+    return 0;
+}
+
 static int produce_gz(nd_src *s, unsigned char *dst, size_t cap, size_t *got)
 {
     int rc;
     *got = 0;
     while (*got < cap && !s->state) {
+        if (s->mout_pos < s->mout_len) {
+            size_t k = s->mout_len - s->mout_pos < cap - *got ? s->mout_len - s->mout_pos : cap - *got;
+            memcpy(dst + *got, s->mout + s->mout_pos, k);
+            s->mout_pos += k;
+            *got += k;
+            s->dout += k;
+            continue;
+        }
         if (!s->in_member) {
             while (s->raw_len - s->raw_pos < 3 && raw_more(s) > 0)
                 ;
@@ -215,6 +271,8 @@ static int produce_gz(nd_src *s, unsigned char *dst, size_t cap, size_t *got)
             }
             if ((rc = add_member(s, s->dout, raw_at(s))))
                 return rc;
+            if (fast_member(s))
+                continue;
             if (!s->z_ready) {
                 if (inflateInit2(&s->z, 31) != Z_OK)
                     return nd_fail(ND_ENOMEM, "out of memory (zlib)");
@@ -319,6 +377,7 @@ int nd_src_resync(nd_src *s)
     if (s->n_mb && s->mb[s->n_mb - 1].cpos + 1 > from)
         from = s->mb[s->n_mb - 1].cpos + 1;
     s->in_member = 0;
+    s->mout_pos = s->mout_len = 0;
     s->state = ND_SRC_OK;
     if (skip_to_magic(s, from))
         return 1;

@@ -36,6 +36,11 @@ typedef struct nd_src {
     /* gzip */
     z_stream z;
     int z_ready, in_member;
+    /* whole members decoded at once by libdeflate when one fits in the raw buffer */
+    struct libdeflate_decompressor *dd;
+    unsigned char *mout;
+    size_t mout_cap, mout_pos, mout_len;
+    unsigned fast_tries, fast_fails;
     struct nd_member *mb;
     size_t n_mb, cap_mb;
     uint64_t dout;              /* bytes produced so far */
