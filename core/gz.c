@@ -283,8 +283,10 @@ static int produce_gz(nd_src *s, unsigned char *dst, size_t cap, size_t *got)
             s->in_member = 1;
         }
         if (s->raw_pos == s->raw_len && !raw_more(s)) {
-            if (!s->state)
+            if (!s->state) {
                 s->state = ND_SRC_TRUNCATED;
+                snprintf(s->why, sizeof s->why, "gzip data cut short by the end of the file");
+            }
             break;
         }
         size_t in = s->raw_len - s->raw_pos, out = cap - *got;
@@ -379,6 +381,7 @@ int nd_src_resync(nd_src *s)
     s->in_member = 0;
     s->mout_pos = s->mout_len = 0;
     s->state = ND_SRC_OK;
+    s->why[0] = '\0';
     if (skip_to_magic(s, from))
         return 1;
     if (!s->state)
