@@ -92,6 +92,8 @@ struct clean {
     nd_afile *out;            /* jsonl and warc: the one container file */
     nd_buf b, name, san, rec;
     uint64_t plan[3];         /* dry run: uncompressed bytes per format */
+    bool progress;            /* a progress line on stderr (a terminal) */
+    size_t done, todo;
     size_t n_kept, n_dup, n_skip;
 };
 
@@ -413,6 +415,9 @@ static int jsonl_line(struct clean *c, size_t d, const char *text, size_t len)
 static int write_doc(void *ctx, size_t d, const nd_rawdoc *raw, const char *text, size_t len)
 {
     struct clean *c = ctx;
+    if (c->progress && (++c->done % 256 == 0 || c->done == c->todo))
+        fprintf(stderr, c->done == c->todo ? "\r\033[K" : "\r\033[Kwriting: %zu/%zu documents",
+                c->done, c->todo);
     if (!raw) {
         c->lost[d] = 1;
         return 0;
@@ -502,7 +507,7 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
             snprintf(why, sizeof why, "unique");
         if (r->flags & ND_DOC_PARTIAL) {
             size_t n = strlen(why);
-            snprintf(why + n, sizeof why - n, "; partly read: %s", r->reason ? r->reason : "truncated");
+            snprintf(why + n, sizeof why - n, "; %s", r->reason ? r->reason : "partly read");
         }
         reason = why;
         c->n_kept++;
@@ -575,9 +580,9 @@ static int write_manifest(struct clean *c, uint64_t *manifest_bytes)
 
 static void human_bytes(char *s, size_t n, uint64_t v)
 {
-    if (v >= (10ull << 20))
+    if (v >= (1ull << 20))
         snprintf(s, n, "%.1f MB", (double)v / (1 << 20));
-    else if (v >= (10ull << 10))
+    else if (v >= (1ull << 10))
         snprintf(s, n, "%.1f KB", (double)v / (1 << 10));
     else
         snprintf(s, n, "%llu bytes", (unsigned long long)v);
@@ -602,6 +607,9 @@ static int clean_write(struct clean *c, const char *dst)
         return ND_EXIT_FAIL;
     }
     choose(c);
+    for (size_t i = 0; i < run->n_docs; i++)
+        c->todo += c->want[i];
+    c->progress = run->opts.progress && !c->dry;
     uint64_t mbytes = 0;
     int rc;
     if (c->dry) {
