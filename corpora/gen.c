@@ -368,14 +368,17 @@ static int gen_sentence(const struct lang *L, rng *r, rng *edit, int topic, int 
             if (edit) {
                 double e = runit(edit);
                 if (e < 0.012)
-                    continue; /* dropped word */
-                if (e < 0.045)
+                    k = UINT32_MAX; /* dropped word */
+                else if (e < 0.045)
                     k = zipf(L, edit);
             }
-            w = L->pool.p + (old ? L->aoff[k] : L->off[k]);
-            wl = old ? L->alen[k] : L->len[k];
+            w = k == UINT32_MAX ? "" : L->pool.p + (old ? L->aoff[k] : L->off[k]);
+            wl = k == UINT32_MAX ? 0 : old ? L->alen[k] : L->len[k];
         }
+        /* drawn even for a dropped word: the article's stream must stay in step */
         int comma = !title && i + 1 < n && rbelow(r, 100) < 7;
+        if (wl == 0)
+            continue;
         if (!first && !L->nospace)
             rc = nd_buf_putc(out, ' ');
         if (!rc)
@@ -447,12 +450,16 @@ static const struct {
     {"dailyherald.example", "The Daily Herald", L_EN},
     {"metro-gazette.example", "Metro Gazette", L_EN},
     {"the-courier.example", "The Courier", L_EN},
+    {"northern-post.example", "The Northern Post", L_EN},
     {"lequotidien.example.fr", "Le Quotidien", L_FR},
     {"journal-du-soir.example.fr", "Journal du Soir", L_FR},
+    {"la-depeche-44.example.fr", "La Dépêche 44", L_FR},
     {"tagesblatt.example.de", "Tagesblatt", L_DE},
     {"rundschau-online.example.de", "Rundschau Online", L_DE},
+    {"stadtanzeiger.example.de", "Stadtanzeiger", L_DE},
     {"xinwen-kuaibao.example.cn", "新闻快报", L_ZH},
     {"ribao-wang.example.cn", "日报网", L_ZH},
+    {"kuaixun-wang.example.cn", "快讯网", L_ZH},
 };
 #define N_SITES ((int)(sizeof SITES / sizeof *SITES))
 #define MAX_FIXED 40
@@ -537,7 +544,7 @@ struct gen {
     int n_recent, n_recent_orig;
     struct art a, b;
     nd_buf page, tmp, tmp2, rec, line, z;
-    int site_of_lang[N_LANG][4], n_site_of_lang[N_LANG];
+    int site_of_lang[N_LANG][8], n_site_of_lang[N_LANG];
     struct blocks bl;
     z_stream zs;
     int zinit, counting;
@@ -1596,11 +1603,23 @@ static int schedule_copies(struct gen *g, const struct page *o)
     if (rbelow(&g->r, 100) >= 20)
         return ND_OK;
     int n = rrange(&g->r, 1, 4), rc = ND_OK, lang = SITES[o->site].lang;
+    /* each copy on a different site: one site republishing an article five times would
+     * turn its paragraphs into that site's boilerplate */
+    int others[8], no = 0;
+    for (int k = 0; k < g->n_site_of_lang[lang]; k++)
+        if (g->site_of_lang[lang][k] != o->site)
+            others[no++] = g->site_of_lang[lang][k];
+    for (int k = no - 1; k > 0; k--) {
+        int j = (int)rbelow(&g->r, (uint32_t)k + 1), t = others[k];
+        others[k] = others[j];
+        others[j] = t;
+    }
+    n = n < no ? n : no;
     for (int i = 0; i < n && !rc; i++) {
         struct page c = *o;
         c.role = R_SYND;
         c.src_site = o->site;
-        c.site = other_site(g, o->site);
+        c.site = others[i];
         c.tf = 0;
         for (int j = 0; j < N_X; j++) {
             int x = (int)((g->next_x + (uint32_t)j) % N_X);
