@@ -89,7 +89,10 @@ struct nd_run_priv {
     struct site_slot *site_tab;
     size_t site_cap;
     size_t sites_cap;
-    FILE **spills;             /* one per thread */
+    FILE **spills;             /* one per thread, created on first overflow */
+    nd_buf *spill_mem;         /* one per thread: the first spill_limit bytes of its
+                                  spill stream; what goes beyond is in spills[] */
+    uint64_t spill_limit;      /* ND_SPILL_MEM, or $NEARDUP_SPILL_MEM bytes */
     struct spill_loc *spill;   /* per document, after the merge */
     unsigned char *sigs;
     uint64_t *keys;
@@ -386,6 +389,54 @@ static const char *arena_clip(struct arena *a, const char *s, size_t len, size_t
     return arena_strndup(a, s, len);
 }
 
+/* The spill stream of one thread: held in memory up to ND_SPILL_MEM bytes (most crawls
+ * fit, and then pass 2 costs no system call), the rest in a temporary file. off is the
+ * stream offset the data starts at (the writer's running total). */
+#define ND_SPILL_MEM ((uint64_t)256 << 20)
+
+static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, size_t n)
+{
+    struct nd_run_priv *pv = run->priv;
+    nd_buf *m = &pv->spill_mem[t];
+    if (off < pv->spill_limit) {
+        size_t k = pv->spill_limit - off < n ? (size_t)(pv->spill_limit - off) : n;
+        int rc = nd_buf_append(m, p, k);
+        if (rc)
+            return rc;
+        p += k;
+        n -= k;
+    }
+    if (!n)
+        return ND_OK;
+    if (!pv->spills[t] && !(pv->spills[t] = tmpfile()))
+        return nd_fail(ND_EIO, "cannot create a temporary file (TMPDIR full or read-only?)");
+    if (fwrite(p, 1, n, pv->spills[t]) != n)
+        return nd_fail(ND_EIO, "cannot write the temporary spill file (disk full?)");
+    return ND_OK;
+}
+
+static int spill_read(const nd_run *run, const struct spill_loc *sp, char *out)
+{
+    const struct nd_run_priv *pv = run->priv;
+    const nd_buf *m = &pv->spill_mem[sp->thread];
+    uint64_t off = sp->off;
+    size_t n = sp->len, got = 0;
+    if (off < m->len) {
+        got = m->len - off < n ? (size_t)(m->len - off) : n;
+        memcpy(out, m->p + off, got);
+    }
+    while (got < n) {
+        ssize_t r = pv->spills[sp->thread]
+                        ? pread(fileno(pv->spills[sp->thread]), out + got, n - got,
+                                (off_t)(off + got - pv->spill_limit))
+                        : -1;
+        if (r <= 0)
+            return nd_fail(ND_EIO, "cannot read back the temporary spill file");
+        got += (size_t)r;
+    }
+    return ND_OK;
+}
+
 static int on_doc(void *ctx, const nd_rawdoc *raw)
 {
     struct worker *w = ctx;
@@ -485,9 +536,8 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
 
     if (kept && (rc = nd_boiler_add_doc(run->boiler, d->rec.site, w->hashes, w->texts, w->lens, kept)))
         return rc;
-    FILE *f = run->priv->spills[w->id];
-    if (w->spillbuf.len && fwrite(w->spillbuf.p, 1, w->spillbuf.len, f) != w->spillbuf.len)
-        return nd_fail(ND_EIO, "cannot write the temporary spill file (disk full?)");
+    if ((rc = spill_write(run, w->id, w->spill_off, w->spillbuf.p, w->spillbuf.len)))
+        return rc;
     d->sp.off = w->spill_off;
     d->sp.len = (uint32_t)w->spillbuf.len;
     w->spill_off += w->spillbuf.len;
@@ -529,14 +579,8 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     nd_buf_clear(&w->rbuf);
     if ((rc = nd_buf_reserve(&w->rbuf, sp->len)))
         return rc;
-    size_t got = 0;
-    while (got < sp->len) {
-        ssize_t r = pread(fileno(pv->spills[sp->thread]), w->rbuf.p + got, sp->len - got,
-                          (off_t)(sp->off + got));
-        if (r <= 0)
-            return nd_fail(ND_EIO, "cannot read back the temporary spill file");
-        got += (size_t)r;
-    }
+    if ((rc = spill_read(run, sp, w->rbuf.p)))
+        return rc;
     nd_buf_clear(&w->content);
     size_t ntok = 0;
     *n_boiler = 0;
@@ -976,8 +1020,11 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
         nt = 256;
     run->threads = nt;
     ws = calloc(nt, sizeof *ws);
+    const char *lim = getenv("NEARDUP_SPILL_MEM");
+    pv->spill_limit = lim && *lim ? strtoull(lim, NULL, 10) : ND_SPILL_MEM;
     pv->spills = calloc(nt, sizeof *pv->spills);
-    if (!ws || !pv->spills) {
+    pv->spill_mem = calloc(nt, sizeof *pv->spill_mem);
+    if (!ws || !pv->spills || !pv->spill_mem) {
         rc = nd_fail(ND_ENOMEM, "out of memory");
         goto out_fail;
     }
@@ -987,10 +1034,6 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
         nd_blocks_init(&ws[i].blocks);
         if ((rc = nd_norm_new(&ws[i].norm)))
             goto out_fail;
-        if (!(pv->spills[i] = tmpfile())) {
-            rc = nd_fail(ND_EIO, "cannot create a temporary file (TMPDIR full or read-only?)");
-            goto out_fail;
-        }
     }
 
     pv->t0 = now_seconds();
@@ -998,7 +1041,7 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
         goto out_fail;
     progress(run, "reading", run->files.n, run->files.n, pv->bytes_done, run->file_bytes, 1);
     for (unsigned i = 0; i < nt; i++)
-        if (fflush(pv->spills[i]) != 0) {
+        if (pv->spills[i] && fflush(pv->spills[i]) != 0) {
             rc = nd_fail(ND_EIO, "cannot write the temporary spill file (disk full?)");
             goto out_fail;
         }
@@ -1058,6 +1101,9 @@ void nd_run_free(nd_run *run)
             if (pv->spills[i])
                 fclose(pv->spills[i]);
         free(pv->spills);
+        for (unsigned i = 0; pv->spill_mem && i < run->threads; i++)
+            nd_buf_free(&pv->spill_mem[i]);
+        free(pv->spill_mem);
         free(pv->site_tab);
         arena_free(&pv->arena);
         pthread_mutex_destroy(&pv->progress_mu);
