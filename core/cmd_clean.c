@@ -521,8 +521,12 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
             sim = co->similarity[d];
         else if (d == rep)
             sim = co->similarity[k];
-        else
-            sim = co->similarity[d], to = rep;
+        else {
+            /* Neither is the representative: compare the two signatures directly. */
+            double cont;
+            if (nd_run_compare(run, d, k, &sim, &cont) != ND_OK)
+                sim = co->similarity[d], to = rep;
+        }
         if (!(rc = nd_json_cstr(b, nd_run_path(run, k))) && is_warc(run, k))
             rc = nd_buf_printf(b, ",\"duplicate_of_record\":%u", run->docs[k].record);
         if (!rc && !(rc = nd_buf_puts(b, ",\"duplicate_of_uri\":")) && !(rc = nd_json_cstr(b, run->docs[k].uri)) &&

@@ -1126,6 +1126,22 @@ void nd_run_free(nd_run *run)
     free(run);
 }
 
+int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
+                   double *containment)
+{
+    const uint32_t no_sig = ND_DOC_SKIPPED | ND_DOC_EMPTY | ND_DOC_TEMPLATE;
+    if (a >= run->n_docs || b >= run->n_docs || (run->docs[a].flags & no_sig) ||
+        (run->docs[b].flags & no_sig))
+        return nd_fail(ND_EUSAGE, "document without a signature");
+    const struct nd_run_priv *pv = run->priv;
+    nd_score sc = {0, -1};
+    run->method->desc->compare(run->method_state, pv->sigs + a * pv->sig_stride,
+                               pv->sigs + b * pv->sig_stride, &sc);
+    *similarity = sc.similarity;
+    *containment = sc.containment;
+    return ND_OK;
+}
+
 /* ---- re-reading for clean ---- */
 
 struct each_ctx {
@@ -1142,6 +1158,15 @@ struct each_ctx {
     nd_toks toks;
 };
 
+static int changed_doc(struct each_ctx *c, size_t k)
+{
+    if (c->want && !c->want[k])
+        return 0;
+    nd_problem(c->run->problems, ND_SKIPPED, c->run->files.paths[c->run->docs[k].file],
+               "changed since read", "document no longer readable (source changed?)");
+    return c->fn(c->fctx, k, NULL, "", 0);
+}
+
 static int each_doc(void *ctx, const nd_rawdoc *raw)
 {
     struct each_ctx *c = ctx;
@@ -1152,6 +1177,12 @@ static int each_doc(void *ctx, const nd_rawdoc *raw)
         i++;
     if (i == c->end)
         return 0;
+    /* Documents passed over were read in pass 1 but not now: the source changed. */
+    for (size_t k = c->next; k < i; k++) {
+        int rc = changed_doc(c, k);
+        if (rc)
+            return rc;
+    }
     c->next = i + 1;
     if (c->want && !c->want[i])
         return 0;
@@ -1205,11 +1236,7 @@ int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_
                               each_doc, &c);
             /* Documents the re-read no longer produced: the source changed under us. */
             for (size_t k = c.next; !rc && k < end; k++)
-                if (!want || want[k]) {
-                    nd_problem(run->problems, ND_SKIPPED, run->files.paths[run->docs[k].file],
-                               "changed since read", "document no longer readable (source changed?)");
-                    rc = fn(ctx, k, NULL, "", 0);
-                }
+                rc = changed_doc(&c, k);
         }
         i = end;
     }

@@ -100,6 +100,12 @@ void nd_run_free(nd_run *run);
 /* Path of a document relative to the root. */
 const char *nd_run_path(const nd_run *run, size_t doc);
 
+/* Similarity of two documents' signatures with the run's plugin (compare()). Both must
+ * have been fingerprinted (not skipped, empty or template-only): returns ND_EUSAGE
+ * otherwise. containment is -1 when the method cannot tell. For `clean --keep`. */
+int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
+                   double *containment);
+
 /* Re-read the source (only ever read) for the documents with want[doc] != 0 (all when
  * want is NULL), each file once, in document order, and call fn with the document's
  * raw record and its extracted text: blocks joined by '\n', without the site's
