@@ -1456,7 +1456,9 @@ static int emit_noise(struct gen *g, struct page *p, int kind)
     }
     case N_TRUNCGZ:
     case N_BADUTF8:
-        g->counting = 0; /* a broken page does not show its template to the reader */
+        /* a cut gzip hides part of its template from the reader; a page with stray
+         * bytes in its paragraphs still shows all of it */
+        g->counting = kind == N_BADUTF8;
         rc = build_blocks(g, p, &g->bl, kind == N_TRUNCGZ);
         g->counting = 1;
         if (rc)
