@@ -62,12 +62,13 @@ static const nd_option sh_options[] = {
     {"ngram", "5", "tokens per shingle, 1..16 (characters for scripts without spaces)"},
     {"perm", "128", "MinHash slots (signature size), 8..1024"},
     {"scheme", "oph", "oph (one-permutation hashing, densified; fast) or kperm (k hashes)"},
-    {"threshold", "0.5", "estimated Jaccard at or above which two documents are one article"},
-    {"containment", "0.8", "containment of the smaller in the larger that makes a truncated "
+    {"threshold", "0.3", "estimated Jaccard at or above which two documents are one article "
+                         "(chosen on the generated crawl: see README, Accuracy)"},
+    {"containment", "0.6", "containment of the smaller in the larger that makes a truncated "
                            "copy; above 1 disables"},
-    {"lsh", "0.25", "Jaccard the LSH bands aim at, below threshold so truncated copies are "
-                    "found: 0.25 with perm=128 gives 42 bands x 3 rows, P(candidate)=0.94 at "
-                    "Jaccard 0.4 (a 40% head)"},
+    {"lsh", "0.1", "Jaccard the LSH bands aim at, below threshold so truncated copies are "
+                   "found: 0.1 with perm=128 gives 64 bands x 2 rows, P(candidate)=0.93 at "
+                   "Jaccard 0.2 (a 20% head), 0.15 at Jaccard 0.05"},
     {"bands", "0", "LSH bands, overrides the choice from lsh (with rows; bands*rows<=perm)"},
     {"rows", "0", "rows per LSH band, with bands"},
     {"fn_weight", "0.5", "weight of false negatives against false positives choosing bands"},
@@ -218,9 +219,9 @@ static int sh_create(const nd_host *host, const nd_kv *opts, size_t n_opts, void
     s->ngram = 5;
     s->k = 128;
     s->scheme = SCHEME_OPH;
-    s->threshold = 0.5;
-    s->containment = 0.8;
-    s->lsh = 0.25;
+    s->threshold = 0.3;
+    s->containment = 0.6;
+    s->lsh = 0.1;
     s->fn_weight = 0.5;
     int band_opts = 0;
     for (size_t i = 0; i < n_opts; i++) {
