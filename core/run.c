@@ -415,25 +415,37 @@ static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, siz
     return ND_OK;
 }
 
-static int spill_read(const nd_run *run, const struct spill_loc *sp, char *out)
+/* The spill record at sp: a view into memory when it lies there (no copy), else read
+ * into scratch. */
+static int spill_read(const nd_run *run, const struct spill_loc *sp, nd_buf *scratch,
+                      const char **out)
 {
     const struct nd_run_priv *pv = run->priv;
     const nd_buf *m = &pv->spill_mem[sp->thread];
     uint64_t off = sp->off;
     size_t n = sp->len, got = 0;
+    if (off + n <= m->len) {
+        *out = m->p + off;
+        return ND_OK;
+    }
+    nd_buf_clear(scratch);
+    int rc = nd_buf_reserve(scratch, n);
+    if (rc)
+        return rc;
     if (off < m->len) {
-        got = m->len - off < n ? (size_t)(m->len - off) : n;
-        memcpy(out, m->p + off, got);
+        got = (size_t)(m->len - off);
+        memcpy(scratch->p, m->p + off, got);
     }
     while (got < n) {
         ssize_t r = pv->spills[sp->thread]
-                        ? pread(fileno(pv->spills[sp->thread]), out + got, n - got,
+                        ? pread(fileno(pv->spills[sp->thread]), scratch->p + got, n - got,
                                 (off_t)(off + got - pv->spill_limit))
                         : -1;
         if (r <= 0)
             return nd_fail(ND_EIO, "cannot read back the temporary spill file");
         got += (size_t)r;
     }
+    *out = scratch->p;
     return ND_OK;
 }
 
@@ -576,10 +588,8 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     const struct spill_loc *sp = &pv->spill[doc];
     const nd_docrec *rec = &run->docs[doc];
     int rc;
-    nd_buf_clear(&w->rbuf);
-    if ((rc = nd_buf_reserve(&w->rbuf, sp->len)))
-        return rc;
-    if ((rc = spill_read(run, sp, w->rbuf.p)))
+    const char *rec_bytes = NULL;
+    if ((rc = spill_read(run, sp, &w->rbuf, &rec_bytes)))
         return rc;
     nd_buf_clear(&w->content);
     size_t ntok = 0;
@@ -587,7 +597,7 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     *boiler_tokens = 0;
     uint32_t block = 0;
     uint64_t full = 0;
-    const char *p = w->rbuf.p, *end = w->rbuf.p + sp->len;
+    const char *p = rec_bytes, *end = rec_bytes + sp->len;
     while (p < end) {
         uint64_t h;
         uint32_t hdr[2];
