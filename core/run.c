@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <xxhash.h>
@@ -77,6 +78,14 @@ struct spill_loc {
     uint32_t thread;
 };
 
+/* Memory part of a thread's spill: the whole limit reserved up front as address space
+ * (no memory until touched) with transparent huge pages asked for, so filling it costs
+ * neither reallocations nor a page fault per 4 KiB. */
+struct spill_mem {
+    char *p;
+    size_t len, cap;
+};
+
 struct site_slot {
     uint64_t hash;
     uint32_t id;
@@ -90,7 +99,7 @@ struct nd_run_priv {
     size_t site_cap;
     size_t sites_cap;
     FILE **spills;             /* one per thread, created on first overflow */
-    nd_buf *spill_mem;         /* one per thread: the first spill_limit bytes of its
+    struct spill_mem *spill_mem; /* one per thread: the first spill_limit bytes of its
                                   spill stream; what goes beyond is in spills[] */
     uint64_t spill_limit;      /* ND_SPILL_MEM, or $NEARDUP_SPILL_MEM bytes */
     struct spill_loc *spill;   /* per document, after the merge */
@@ -397,12 +406,23 @@ static const char *arena_clip(struct arena *a, const char *s, size_t len, size_t
 static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, size_t n)
 {
     struct nd_run_priv *pv = run->priv;
-    nd_buf *m = &pv->spill_mem[t];
-    if (off < pv->spill_limit) {
-        size_t k = pv->spill_limit - off < n ? (size_t)(pv->spill_limit - off) : n;
-        int rc = nd_buf_append(m, p, k);
-        if (rc)
-            return rc;
+    struct spill_mem *m = &pv->spill_mem[t];
+    if (!m->p && pv->spill_limit) {
+        void *a = mmap(NULL, pv->spill_limit, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (a == MAP_FAILED)
+            return nd_fail(ND_ENOMEM, "cannot reserve %llu bytes for the spill",
+                           (unsigned long long)pv->spill_limit);
+#ifdef MADV_HUGEPAGE
+        madvise(a, pv->spill_limit, MADV_HUGEPAGE);
+#endif
+        m->p = a;
+        m->cap = pv->spill_limit;
+    }
+    if (off < m->cap) {
+        size_t k = m->cap - off < n ? (size_t)(m->cap - off) : n;
+        memcpy(m->p + m->len, p, k);
+        m->len += k;
         p += k;
         n -= k;
     }
@@ -421,7 +441,7 @@ static int spill_read(const nd_run *run, const struct spill_loc *sp, nd_buf *scr
                       const char **out)
 {
     const struct nd_run_priv *pv = run->priv;
-    const nd_buf *m = &pv->spill_mem[sp->thread];
+    const struct spill_mem *m = &pv->spill_mem[sp->thread];
     uint64_t off = sp->off;
     size_t n = sp->len, got = 0;
     if (off + n <= m->len) {
@@ -439,7 +459,7 @@ static int spill_read(const nd_run *run, const struct spill_loc *sp, nd_buf *scr
     while (got < n) {
         ssize_t r = pv->spills[sp->thread]
                         ? pread(fileno(pv->spills[sp->thread]), scratch->p + got, n - got,
-                                (off_t)(off + got - pv->spill_limit))
+                                (off_t)(off + got - m->cap))
                         : -1;
         if (r <= 0)
             return nd_fail(ND_EIO, "cannot read back the temporary spill file");
@@ -1112,7 +1132,8 @@ void nd_run_free(nd_run *run)
                 fclose(pv->spills[i]);
         free(pv->spills);
         for (unsigned i = 0; pv->spill_mem && i < run->threads; i++)
-            nd_buf_free(&pv->spill_mem[i]);
+            if (pv->spill_mem[i].p)
+                munmap(pv->spill_mem[i].p, pv->spill_mem[i].cap);
         free(pv->spill_mem);
         free(pv->site_tab);
         arena_free(&pv->arena);
