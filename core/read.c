@@ -61,11 +61,14 @@ const char *nd_sniff_binary(const char *p, size_t n)
     size_t m = n < ND_SNIFF_BYTES ? n : ND_SNIFF_BYTES, ctrl = 0;
     if (memchr(p, 0, m))
         return "NUL bytes";
-    for (size_t i = 0; i < m; i++) {
-        unsigned char c = (unsigned char)p[i];
-        ctrl += (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' &&
-                 c != 0x1b) || c == 0x7f;
-    }
+    /* Control bytes that text does not hold (tab, newlines, form feed, ESC do occur). */
+    static const unsigned char ctl[256] = {
+        [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1, [14] = 1,
+        [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1,
+        [23] = 1, [24] = 1, [25] = 1, [26] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1,
+        [127] = 1};
+    for (size_t i = 0; i < m; i++)
+        ctrl += ctl[(unsigned char)p[i]];
     return ctrl * 10 > m ? "control bytes" : NULL;
 }
 
