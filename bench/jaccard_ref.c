@@ -2,10 +2,12 @@
  * the shingle plugin's own shingles (word 5-grams of the normalised content tokens,
  * XXH3-64 of the tokens joined by spaces) reaches a threshold, found through an
  * inverted index with no sampling; then the share of those pairs that the plugin's LSH
- * keys make candidates. `jaccard_ref DIR [--threshold T] [--plugin-dir D] [-o ...]`. */
+ * keys make candidates. `jaccard_ref DIR [--threshold T] [--plugin-dir D] [-o ...]
+ * [--no-progress]`. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -128,6 +130,8 @@ int main(int argc, char **argv)
     nd_run_opts o;
     nd_run_opts_default(&o);
     o.method = "shingle";
+    /* Like `report`: a progress line only on a terminal (--no-progress also works). */
+    o.progress = isatty(STDERR_FILENO);
     double t = 0.5;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
