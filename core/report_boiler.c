@@ -119,8 +119,10 @@ int nd_report_boiler_text(const nd_run *run, FILE *out, size_t top)
             continue;
         uint32_t sd = nd_boiler_site_docs(run->boiler, s);
         double share = tok[2 * s] ? (double)tok[2 * s + 1] / (double)tok[2 * s] : 0;
-        fprintf(out, "\n  %s: %u page%s, %zu boilerplate block%s, %.0f%% of the site's text\n",
-                run->sites[s], sd, sd == 1 ? "" : "s", n, n == 1 ? "" : "s", 100 * share);
+        /* One decimal below 10%, so a small template never reads as "0%". */
+        fprintf(out, "\n  %s: %u page%s, %zu boilerplate block%s, %.*f%% of the site's text\n",
+                run->sites[s], sd, sd == 1 ? "" : "s", n, n == 1 ? "" : "s",
+                share < 0.1 ? 1 : 0, 100 * share);
         for (size_t i = 0; i < n && i < top; i++) {
             fprintf(out, "    %5u pages (%3.0f%%)  ", bl[i].docs,
                     sd ? 100.0 * bl[i].docs / sd : 0.0);
