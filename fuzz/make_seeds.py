@@ -71,7 +71,7 @@ put("warc", "truncated.warc.gz", b"".join(gz(r) for r in recs)[:-40])
 
 put("gzip", "page.html.gz", gz(page.encode()))
 put("gzip", "multi.txt.gz", gz("phần một\n".encode()) + gz("phần hai\n".encode()))
-put("gzip", "truncated.txt.gz", gz(("dòng chữ lặp lại\n" * 200).encode())[:150])
+put("gzip", "truncated.txt.gz", gz(("dòng chữ lặp lại\n" * 200).encode())[:-30])
 z = bytearray(gz(b"corrupt stream in the middle\n" * 50)); z[30] ^= 0xFF
 put("gzip", "corrupt.txt.gz", bytes(z))
 put("gzip", "binary.gz", gz(bytes(range(256)) * 4))
