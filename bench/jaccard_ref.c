@@ -2,8 +2,8 @@
  * the shingle plugin's own shingles (word 5-grams of the normalised content tokens,
  * XXH3-64 of the tokens joined by spaces) reaches a threshold, found through an
  * inverted index with no sampling; then the share of those pairs that the plugin's LSH
- * keys make candidates. `jaccard_ref DIR [--threshold T] [--plugin-dir D] [-o ...]
- * [--no-progress]`. */
+ * keys make candidates. `jaccard_ref DIR [--threshold T]... [--plugin-dir D] [-o ...]
+ * [--no-progress]`: one JSON line per threshold. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,10 +132,16 @@ int main(int argc, char **argv)
     o.method = "shingle";
     /* Like `report`: a progress line only on a terminal (--no-progress also works). */
     o.progress = isatty(STDERR_FILENO);
-    double t = 0.5;
+    /* --threshold may repeat: one pass over the crawl serves every threshold. */
+    double th[16];
+    size_t nth = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc) {
-            t = atof(argv[++i]);
+            if (nth == sizeof th / sizeof *th) {
+                fprintf(stderr, "jaccard_ref: at most 16 thresholds\n");
+                return 2;
+            }
+            th[nth++] = atof(argv[++i]);
         } else {
             int r = nd_cli_run_opt(argc, argv, &i, &o);
             if (r < 0)
@@ -144,8 +150,13 @@ int main(int argc, char **argv)
                 o.root = argv[i];
         }
     }
+    if (nth == 0)
+        th[nth++] = 0.5;
+    double t = th[0]; /* the lowest: every pair any threshold counts passes it */
+    for (size_t q = 1; q < nth; q++)
+        t = th[q] < t ? th[q] : t;
     if (!o.root) {
-        fprintf(stderr, "usage: jaccard_ref DIR [--threshold T] [neardup report options]\n");
+        fprintf(stderr, "usage: jaccard_ref DIR [--threshold T]... [neardup report options]\n");
         return 2;
     }
     nd_run *run = NULL;
@@ -190,7 +201,7 @@ int main(int argc, char **argv)
             }
         s = e;
     }
-    uint64_t pairs = 0, found = 0;
+    uint64_t pairs[16] = {0}, found[16] = {0};
     for (size_t a = 0; a < n; a++) {
         if (!adjn[a])
             continue;
@@ -207,20 +218,24 @@ int main(int argc, char **argv)
             size_t b = (size_t)tmp[s], inter = e - s;
             double j = (double)inter / (double)(c.docs[a].n + c.docs[b].n - inter);
             if (j >= t) {
-                pairs++;
                 int cand = 0;
                 for (size_t q = 0; q < run->info.n_keys && !cand; q++)
                     cand = c.docs[a].keys[q] == c.docs[b].keys[q];
-                found += cand;
+                for (size_t q = 0; q < nth; q++)
+                    if (j >= th[q]) {
+                        pairs[q]++;
+                        found[q] += cand;
+                    }
             }
             s = e;
         }
         free(tmp);
         free(adj[a]);
     }
-    printf("{\"threshold\":%.3f,\"pairs\":%llu,\"candidates\":%llu,\"candidate_recall\":%.4f}\n", t,
-           (unsigned long long)pairs, (unsigned long long)found,
-           pairs ? (double)found / (double)pairs : 1.0);
+    for (size_t q = 0; q < nth; q++)
+        printf("{\"threshold\":%.3f,\"pairs\":%llu,\"candidates\":%llu,\"candidate_recall\":%.4f}\n",
+               th[q], (unsigned long long)pairs[q], (unsigned long long)found[q],
+               pairs[q] ? (double)found[q] / (double)pairs[q] : 1.0);
     free(adj);
     free(adjn);
     free(adjc);
