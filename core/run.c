@@ -72,6 +72,9 @@ static void arena_adopt(struct arena *dst, struct arena *src)
 
 /* ---- private run state ---- */
 
+/* In a spill block header's token count: the block holds an ND_TOK_NOSPACE token. */
+#define SPILL_NOSPACE 0x80000000u
+
 struct spill_loc {
     uint64_t off;
     uint32_t len;
@@ -545,8 +548,11 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
         w->lens[kept] = bl;
         w->ntoks[kept] = (uint32_t)w->toks.n;
         total_tokens += (uint32_t)w->toks.n;
-        /* spill record: hash, tokens, bytes, text */
-        uint32_t hdr[2] = {(uint32_t)w->toks.n, nlen};
+        /* spill record: hash, tokens (and whether one is ND_TOK_NOSPACE), bytes, text */
+        uint32_t ns = 0;
+        for (size_t k = 0; k < w->toks.n; k++)
+            ns |= w->toks.v[k].flags & ND_TOK_NOSPACE;
+        uint32_t hdr[2] = {(uint32_t)w->toks.n | (ns ? SPILL_NOSPACE : 0), nlen};
         if ((rc = nd_buf_append(&w->spillbuf, &w->hashes[kept], 8)) ||
             (rc = nd_buf_append(&w->spillbuf, hdr, sizeof hdr)) ||
             (rc = nd_buf_append(&w->spillbuf, w->nbuf.p + start, nlen)))
@@ -599,6 +605,51 @@ static void *pass1_main(void *arg)
     return NULL;
 }
 
+/* Tokens of one normalised block (tokens one space apart) as offsets base + start,
+ * found eight bytes at a time: a space is a zero byte of x ^ 0x20..20, and the exact
+ * zero-byte test below marks only those. Flags are looked up only in blocks that hold a
+ * no-space token. Writes at most max tokens; returns how many. */
+static size_t split_block(const char *s, size_t len, size_t base, uint32_t block,
+                          int nospace, nd_token *t, size_t max)
+{
+    const uint64_t lo7 = 0x7F7F7F7F7F7F7F7Full, sp = 0x2020202020202020ull;
+    size_t n = 0, s0 = 0;
+    for (size_t k = 0; k <= len; k += 8) {
+        uint64_t z = 0;
+        if (k < len) {
+            /* bytes past the end stay zero, which is no space */
+            uint64_t x = 0;
+            memcpy(&x, s + k, len - k < 8 ? len - k : 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+            x = __builtin_bswap64(x);
+#endif
+            x ^= sp;
+            z = ~(((x & lo7) + lo7) | x | lo7);
+        }
+        for (;;) {
+            size_t e;
+            if (z) {
+                e = k + (size_t)(__builtin_ctzll(z) >> 3);
+                z &= z - 1;
+            } else if (k + 8 > len && s0 <= len) {
+                e = len; /* the last token ends the block */
+            } else {
+                break;
+            }
+            if (e > s0 && n < max)
+                t[n++] = (nd_token){
+                    .ptr = (const char *)(uintptr_t)(base + s0),
+                    .len = (uint32_t)(e - s0),
+                    .flags = nospace && (unsigned char)s[s0] >= 0x80
+                                 ? (uint16_t)nd_norm_token_flags(s + s0, e - s0)
+                                 : 0,
+                    .block = block};
+            s0 = e + 1;
+        }
+    }
+    return n;
+}
+
 /* Rebuild the plugin's view of one document from its spill record. */
 static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_boiler,
                       uint32_t *boiler_tokens)
@@ -625,6 +676,8 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
         memcpy(hdr, p + 8, 8);
         const char *text = p + 16;
         p = text + hdr[1];
+        int nospace = (hdr[0] & SPILL_NOSPACE) != 0;
+        hdr[0] &= ~SPILL_NOSPACE;
         full = XXH3_64bits_withSeed(&h, 8, full);
         if (nd_boiler_is(run->boiler, rec->site, h)) {
             (*n_boiler)++;
@@ -647,23 +700,8 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
             w->cap_ptoks = cap;
         }
         /* Offsets for now; turned into pointers once content stops moving. */
-        size_t base = w->content.len - hdr[1];
-        size_t s = 0;
-        for (size_t k = 0; k <= hdr[1]; k++) {
-            if (k == hdr[1] || text[k] == ' ') {
-                if (k > s && ntok < w->cap_ptoks) {
-                    nd_token *t = &w->ptoks[ntok++];
-                    t->ptr = (const char *)(uintptr_t)(base + s);
-                    t->len = (uint32_t)(k - s);
-                    t->flags = (unsigned char)text[s] >= 0x80
-                                   ? (uint16_t)nd_norm_token_flags(text + s, k - s)
-                                   : 0;
-                    t->reserved = 0;
-                    t->block = block;
-                }
-                s = k + 1;
-            }
-        }
+        ntok += split_block(text, hdr[1], w->content.len - hdr[1], block, nospace,
+                            w->ptoks + ntok, w->cap_ptoks - ntok);
         block++;
     }
     for (size_t i = 0; i < ntok; i++)
