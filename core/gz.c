@@ -81,6 +81,10 @@ static size_t raw_more(nd_src *s)
         }
         if (s->fhash)
             XXH3_128bits_update(s->fhash, s->raw + s->raw_len, (size_t)n);
+        /* fd is a regular file (the reader checks): a short read is its end, and the
+         * read() that would return 0 is saved. */
+        if ((size_t)n < s->raw_cap - s->raw_len)
+            s->raw_eof = 1;
         s->raw_len += (size_t)n;
         return (size_t)n;
     }
@@ -189,6 +193,8 @@ static size_t produce_plain(nd_src *s, unsigned char *dst, size_t cap)
         }
         if (s->fhash)
             XXH3_128bits_update(s->fhash, dst, (size_t)n);
+        if ((size_t)n < cap)
+            s->raw_eof = 1; /* a short read of a regular file is its end */
         s->raw_base += (size_t)n;
         return (size_t)n;
     }
