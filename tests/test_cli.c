@@ -14,84 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char bin[1024], build_dir[1024];
-
-struct result {
-    int code;
-    char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    size_t got = fread(p, 1, (size_t)n, f);
-    p[got] = '\0';
-    fclose(f);
-    return p;
-}
-
-/* Run neardup with args (NULL-terminated), capturing stdout and stderr. */
-static struct result run_nd(const char *const *args)
-{
-    char outp[] = "/tmp/nd-cli-out-XXXXXX", errp[] = "/tmp/nd-cli-err-XXXXXX";
-    int fo = mkstemp(outp), fe = mkstemp(errp);
-    assert_true(fo >= 0 && fe >= 0);
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    waitpid(pid, &st, 0);
-    close(fo);
-    close(fe);
-    struct result r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(outp), slurp(errp)};
-    unlink(outp);
-    unlink(errp);
-    return r;
-}
-
-static void result_free(struct result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0755);
-    *slash = '/';
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void rm_rf(const char *dir)
-{
-    char cmd[1100];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
+#include "cli_harness.h"
 
 static void test_help_version_usage(void **state)
 {
@@ -155,7 +78,7 @@ static void test_plugins_listing(void **state)
     result_free(&r);
 
     char dir[1100];
-    snprintf(dir, sizeof dir, "%s/tests/plugins", build_dir);
+    snprintf(dir, sizeof dir, "%s/tests/plugins", cli_build_dir);
     r = run_nd((const char *[]){"plugins", "--plugin-dir", dir, NULL});
     assert_int_equal(r.code, 0);
     assert_non_null(strstr(r.out, "testgood"));
@@ -247,7 +170,7 @@ static void test_runtime_failures_exit_1(void **state)
     result_free(&r);
 
     char pdir[1100];
-    snprintf(pdir, sizeof pdir, "%s/tests/plugins", build_dir);
+    snprintf(pdir, sizeof pdir, "%s/tests/plugins", cli_build_dir);
     r = run_nd((const char *[]){"report", dir, "--plugin-dir", pdir, "--method", "failcreate", NULL});
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.err, "failcreate: model file missing"));
@@ -314,11 +237,35 @@ static void test_source_is_only_read(void **state)
     rm_rf(dir);
 }
 
+/* The spill of pass 1 overflowing its memory budget into a temporary file gives the
+ * same result as holding it in memory; without a terminal, no progress line. */
+static void test_spill_to_file_same_result(void **state)
+{
+    (void)state;
+    char dir[64], mem[1100], file[1100];
+    make_crawl(dir);
+    snprintf(mem, sizeof mem, "%s.mem.jsonl", dir);
+    snprintf(file, sizeof file, "%s.file.jsonl", dir);
+    struct result r = run_nd((const char *[]){"report", dir, "--clusters", mem, NULL});
+    assert_int_equal(r.code, 0);
+    assert_null(strchr(r.err, '\r'));
+    result_free(&r);
+    r = run_env("NEARDUP_SPILL_MEM=64", (const char *[]){"report", dir, "--clusters", file, NULL});
+    assert_int_equal(r.code, 0);
+    result_free(&r);
+    char *a = slurp(mem), *b = slurp(file);
+    assert_true(strlen(a) > 0);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    unlink(mem);
+    unlink(file);
+    rm_rf(dir);
+}
+
 int main(void)
 {
-    const char *b = getenv("ND_BUILD_DIR");
-    snprintf(build_dir, sizeof build_dir, "%s/%s", ND_SOURCE_DIR, b ? b : "build");
-    snprintf(bin, sizeof bin, "%s/neardup", build_dir);
+    cli_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_version_usage),
         cmocka_unit_test(test_usage_errors_exit_2),
@@ -327,6 +274,7 @@ int main(void)
         cmocka_unit_test(test_runtime_failures_exit_1),
         cmocka_unit_test(test_bad_files_reported_and_run_goes_on),
         cmocka_unit_test(test_source_is_only_read),
+        cmocka_unit_test(test_spill_to_file_same_result),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
