@@ -54,7 +54,8 @@ typedef struct nd_src {
     char why[128];
 } nd_src;
 
-/* fd stays the caller's. 0 or ND_ENOMEM. */
+/* fd stays the caller's and must be a regular file: a short read is taken as its end
+ * (read.c checks S_ISREG before). 0 or ND_ENOMEM. */
 int nd_src_init(nd_src *s, int fd, size_t wcap);
 void nd_src_free(nd_src *s);
 /* Read the first raw bytes (up to the raw buffer) so the caller can sniff them:
