@@ -195,9 +195,10 @@ int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, siz
     if (cont <= 1.0)
         fprintf(out, " or containment >= %.2f", cont);
     fprintf(out, ", boilerplate %s\n", run->opts.keep_boilerplate ? "kept" : "stripped");
-    fprintf(out, "  %zu documents in %zu files, %.1f MB read in %.2f s on %u thread%s (%.1f MB/s; "
+    fprintf(out, "  %zu document%s in %zu file%s, %.1f MB read in %.2f s on %u thread%s (%.1f MB/s; "
                  "reading %.2f s, fingerprinting %.2f s, clustering %.2f s)\n",
-            run->n_docs, run->files.n, (double)run->file_bytes / 1e6, secs, run->threads,
+            run->n_docs, run->n_docs == 1 ? "" : "s", run->files.n, run->files.n == 1 ? "" : "s",
+            (double)run->file_bytes / 1e6, secs, run->threads,
             run->threads == 1 ? "" : "s", secs > 0 ? (double)run->file_bytes / 1e6 / secs : 0.0,
             run->seconds[0], run->seconds[1], run->seconds[2]);
     fprintf(out, "  %zu duplicate clusters holding %zu documents; %zu exact re-crawls in %zu of them\n",
