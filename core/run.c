@@ -323,7 +323,9 @@ static void progress(nd_run *run, const char *what, size_t done, size_t total,
     if (!run->opts.progress)
         return;
     double t = now_seconds();
-    if (!final && t - pv->last_print < 0.25)
+    /* Nothing in the first half second: a short run needs no progress line, and an
+     * early estimate of the rate is noise. */
+    if (!final && (t - pv->last_print < 0.25 || t - pv->t0 < 0.5))
         return;
     if (pthread_mutex_trylock(&pv->progress_mu) != 0)
         return;
@@ -335,8 +337,12 @@ static void progress(nd_run *run, const char *what, size_t done, size_t total,
         snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(total_bytes - bytes) / ((double)bytes / el));
     else if (!final && done > 0 && total > done)
         snprintf(eta, sizeof eta, ", ETA %.0fs", (double)(total - done) * el / (double)done);
-    fprintf(stderr, "\r\033[K%s: %zu/%zu, %.1f MB, %.1f MB/s%s", what, done, total,
-            (double)bytes / 1e6, mbs, eta);
+    if (total_bytes)
+        fprintf(stderr, "\r\033[K%s: %zu/%zu files, %.1f MB, %.1f MB/s%s", what, done, total,
+                (double)bytes / 1e6, mbs, eta);
+    else /* a phase over documents already read: no bytes to count */
+        fprintf(stderr, "\r\033[K%s: %zu/%zu documents, %.0f/s%s", what, done, total,
+                el > 0 ? (double)done / el : 0.0, eta);
     if (final)
         fputs("\r\033[K", stderr);
     fflush(stderr);
