@@ -19,13 +19,15 @@ CLUSTER_DOCS=${BENCH_CLUSTER_DOCS:-1000000}
 # extrapolated from the small crawl, fits this many seconds.
 JREF_BUDGET=${BENCH_JACCARD_BUDGET:-120}
 # Runs of one configuration on the small crawl, best wall time kept: the machine is
-# shared, and a sub-second run is easily disturbed. The large crawl is run once.
+# shared, and a sub-second run is easily disturbed. The large crawl is run once unless
+# BENCH_REPEAT_LARGE says more. CPU seconds are kept too: they do not depend on load.
 REPEAT_SMALL=${BENCH_REPEAT:-3}
+REPEAT_LARGE=${BENCH_REPEAT_LARGE:-1}
 THREADS=(1 2)
 METHODS=(shingle simhash exact)
 mkdir -p "$CACHE" "$OUT"
 
-declare -A WALL RSS DOCS PHASES BYTES_OF
+declare -A WALL RSS CPU DOCS PHASES BYTES_OF
 
 say() { echo "bench: $*" >&2; }
 # f FORMAT EXPR: awk arithmetic on shell-substituted numbers
@@ -63,14 +65,17 @@ run_one() {
     local extra=()
     [ "$boil" = keep ] && extra+=(--keep-boilerplate)
     say "report $tag"
-    local code=0 rep=1 k wall rss
+    local code=0 rep=$REPEAT_LARGE k wall rss cpu
     [ "$crawl" = small ] && rep=$REPEAT_SMALL
     for ((k = 0; k < rep; k++)); do
         "$B/bench/measure" "$ND" report "$dir" --method "$method" --threads "$threads" "${extra[@]}" \
             --clusters "$OUT/$tag.clusters.jsonl" --boilerplate "$OUT/$tag.boiler.jsonl" \
             --no-progress > "$OUT/$tag.report.txt" 2> "$OUT/$tag.err" || code=$?
-        read -r _ wall rss _ < <(grep '^measure:' "$OUT/$tag.err" | tail -1)
-        if [ "$k" = 0 ] || [ "$(f %d "$wall < ${WALL[$tag]}")" = 1 ]; then WALL[$tag]=$wall; fi
+        read -r _ wall rss _ cpu < <(grep '^measure:' "$OUT/$tag.err" | tail -1)
+        if [ "$k" = 0 ] || [ "$(f %d "$wall < ${WALL[$tag]}")" = 1 ]; then
+            WALL[$tag]=$wall
+            CPU[$tag]=$cpu
+        fi
         if [ "$k" = 0 ] || [ "$rss" -gt "${RSS[$tag]}" ]; then RSS[$tag]=$rss; fi
     done
     DOCS[$tag]=$(sed -n 's/^ *\([0-9]*\) documents in .*/\1/p' "$OUT/$tag.report.txt" | head -1)
@@ -85,14 +90,14 @@ speed_table() {
     local crawl=$1 bytes=${BYTES_OF[$1]}
     echo "### Speed and memory ($crawl crawl)"
     echo
-    echo "| method | boilerplate | threads | docs | MB | wall s | read / sign / cluster s | MB/s per thread | docs/s | peak RSS MB | RSS B/doc |"
-    echo "|---|---|---|---|---|---|---|---|---|---|---|"
+    echo "| method | boilerplate | threads | docs | MB | wall s | CPU s | read / sign / cluster s | MB/s per thread | docs/s | peak RSS MB | RSS B/doc |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     local m b t tag
     for m in "${METHODS[@]}"; do for b in strip keep; do for t in "${THREADS[@]}"; do
         tag="$crawl-$m-$b-$t"
         local w=${WALL[$tag]} r=${RSS[$tag]} d=${DOCS[$tag]:-0}
-        printf '| %s | %s | %s | %s | %s | %.2f | %s | %s | %s | %s | %s |\n' "$m" "$b" "$t" "$d" \
-            "$(f %.1f "$bytes / 1e6")" "$w" "${PHASES[$tag]:--}" \
+        printf '| %s | %s | %s | %s | %s | %.2f | %.2f | %s | %s | %s | %s | %s |\n' "$m" "$b" "$t" "$d" \
+            "$(f %.1f "$bytes / 1e6")" "$w" "${CPU[$tag]:-0}" "${PHASES[$tag]:--}" \
             "$(f %.1f "($w > 0 ? $bytes / 1e6 / $w / $t : 0)")" \
             "$(f %.0f "($w > 0 ? $d / $w : 0)")" "$(f %.0f "$r / 1024")" \
             "$(f %.0f "($d > 0 ? $r * 1024 / $d : 0)")"
@@ -140,13 +145,16 @@ scaling_table() {
     local crawl=$1
     echo "### Scaling from 1 to 2 threads ($crawl crawl; target >= 1.8x)"
     echo
-    echo "| method | boilerplate | wall s, 1 thread | wall s, 2 threads | speed-up |"
-    echo "|---|---|---|---|---|"
+    echo "| method | boilerplate | wall s, 1 thread | wall s, 2 threads | speed-up | CPU s, 1 thread | CPU s, 2 threads |"
+    echo "|---|---|---|---|---|---|---|"
     local m b w1 w2
     for m in "${METHODS[@]}"; do for b in strip keep; do
         w1=${WALL[$crawl-$m-$b-1]} w2=${WALL[$crawl-$m-$b-2]}
-        printf '| %s | %s | %.2f | %.2f | %sx |\n' "$m" "$b" "$w1" "$w2" "$(f %.2f "($w2 > 0 ? $w1 / $w2 : 0)")"
+        printf '| %s | %s | %.2f | %.2f | %sx | %.2f | %.2f |\n' "$m" "$b" "$w1" "$w2" \
+            "$(f %.2f "($w2 > 0 ? $w1 / $w2 : 0)")" "${CPU[$crawl-$m-$b-1]:-0}" "${CPU[$crawl-$m-$b-2]:-0}"
     done; done
+    echo
+    echo "On a shared machine the wall speed-up is only as good as the second core is free (load average above); CPU seconds growing from 1 to 2 threads is the parallel overhead."
     echo
 }
 
@@ -155,19 +163,21 @@ floor_mbps() { awk -v n="$2" '$1 == n { print $(NF-1) }' <<< "$1"; }
 
 limits_table() {
     local crawl=$1 dir="$CACHE/$1" bytes=${BYTES_OF[$1]}
-    local files=() gz=() wgz=()
-    mapfile -t files < <(find "$dir" -type f | sort)
-    mapfile -t gz < <(find "$dir" -type f -name '*.gz' | sort)
-    mapfile -t wgz < <(find "$dir" -type f -name '*.warc.gz' | sort)
+    # path lists, not argument lists: a large crawl has more files than a command holds
+    local files="$OUT/$crawl.files" gz="$OUT/$crawl.gz-files" wgz="$OUT/$crawl.warc-gz-files"
+    find "$dir" -type f | sort > "$files"
+    grep '\.gz$' "$files" > "$gz" || true
+    grep '\.warc\.gz$' "$files" > "$wgz" || true
     say "limits on $crawl"
     local t0 t1 cat_mbps tok inf winf
-    t0=$(date +%s.%N); cat "${files[@]}" > /dev/null; t1=$(date +%s.%N)
+    t0=$(date +%s.%N); tr '\n' '\0' < "$files" | xargs -0 cat > /dev/null; t1=$(date +%s.%N)
     cat_mbps=$(f %.1f "$bytes / 1e6 / ($t1 - $t0)")
-    tok=$("$B/bench/floor" tokenize "${files[@]}")
-    inf="zlib-inflate 0 MB-out 0 s 0 MB/s-out"
+    tok=$("$B/bench/floor" tokenize - < "$files")
+    inf=$'zlib-inflate 0 MB-out 0 s 0 MB/s-out\nlibdeflate 0 MB-out 0 s 0 MB/s-out'
     winf=$inf
-    [ ${#gz[@]} -gt 0 ] && inf=$("$B/bench/floor" inflate "${gz[@]}")
-    [ ${#wgz[@]} -gt 0 ] && winf=$("$B/bench/floor" inflate "${wgz[@]}")
+    [ -s "$gz" ] && inf=$("$B/bench/floor" inflate - < "$gz")
+    [ -s "$wgz" ] && winf=$("$B/bench/floor" inflate - < "$wgz")
+    rm -f "$files" "$gz" "$wgz"
     local w1=${WALL[$crawl-shingle-strip-1]} w2=${WALL[$crawl-shingle-strip-2]}
     local nd1 nd2
     nd1=$(f %.1f "$bytes / 1e6 / $w1")
@@ -260,7 +270,7 @@ main() {
     echo "- machine: ${cpu:-unknown CPU}, $(nproc) cores, $mem memory, $(uname -sr) $(uname -m)"
     echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo "- $($ND --version), build folder $B"
-    echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: read figures as ratios; small-crawl runs are the best of $REPEAT_SMALL)"
+    echo "- load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (the machine is shared: read figures as ratios; small-crawl runs are the best of $REPEAT_SMALL, large-crawl runs of $REPEAT_LARGE)"
     echo
     gen small "$SMALL_DOCS"
     gen large "$LARGE_DOCS"
@@ -351,7 +361,7 @@ main() {
     echo
     local bset=""
     [ "$B" = build ] || bset=" BUILD=$B"
-    echo "Reproduce: \`BENCH_SMALL_DOCS=$SMALL_DOCS BENCH_LARGE_DOCS=$LARGE_DOCS BENCH_SEED=$SEED BENCH_CLUSTER_DOCS=$CLUSTER_DOCS BENCH_REPEAT=$REPEAT_SMALL make bench$bset\`"
+    echo "Reproduce: \`BENCH_SMALL_DOCS=$SMALL_DOCS BENCH_LARGE_DOCS=$LARGE_DOCS BENCH_SEED=$SEED BENCH_CLUSTER_DOCS=$CLUSTER_DOCS BENCH_REPEAT=$REPEAT_SMALL BENCH_REPEAT_LARGE=$REPEAT_LARGE make bench$bset\`"
 }
 
 main | tee "$OUT/bench.md.tmp"
