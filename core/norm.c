@@ -129,6 +129,11 @@ struct nd_norm {
     size_t tok0;
     size_t invalid;
     struct centry *cache;
+    /* BMP bitmaps built from utf8proc at nd_norm_new (see build_fast): fast[c] when
+     * c alone is a complete no-space token whose normal form is itself; follow[c]
+     * when c after such a character cannot join its token (no mark, not ignorable). */
+    uint64_t fast[1024], follow[1024];
+    int slow_only;           /* test hook: never take the fast path */
 };
 
 void nd_toks_free(nd_toks *t)
@@ -136,6 +141,50 @@ void nd_toks_free(nd_toks *t)
     free(t->v);
     t->v = NULL;
     t->n = t->cap = 0;
+}
+
+static int bit(const uint64_t *m, uint32_t c)
+{
+    return c < 0x10000 && (m[c >> 6] >> (c & 63)) & 1u;
+}
+
+/* What slow_span feeds for c: the decomposed, case-folded code points (0 when c is
+ * ignorable), with the same shortcuts it takes. */
+static int slow_expansion(int32_t c, int32_t *d)
+{
+    if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x0E00 && c <= 0x0EFF) || c == 0x345) {
+        d[0] = c;
+        return 1;
+    }
+    /* Most code points map to themselves: skip the call (Hangul syllables decompose
+     * algorithmically, without a sequence index). */
+    const utf8proc_property_t *pr = utf8proc_get_property(c);
+    if (pr->decomp_seqindex == UINT16_MAX && pr->casefold_seqindex == UINT16_MAX &&
+        !pr->ignorable && (c < 0xAC00 || c > 0xD7A3)) {
+        d[0] = c;
+        return 1;
+    }
+    utf8proc_ssize_t k = utf8proc_decompose_char(
+        c, d, 32, UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE, NULL);
+    return k < 0 || k > 32 ? -1 : (int)k;
+}
+
+/* The sets are derived from the very calls the slow path makes, so they follow the
+ * installed utf8proc's Unicode version (test_norm checks every BMP code point). */
+static void build_fast(nd_norm *n)
+{
+    for (int32_t c = 0x80; c < 0x10000; c++) {
+        if (c >= 0xD800 && c <= 0xDFFF)
+            continue;
+        int32_t d[32];
+        int k = slow_expansion(c, d);
+        if (k < 1 || c == 0x345)
+            continue;
+        if (classify(d[0]) != C_MARK)
+            n->follow[c >> 6] |= 1ull << (c & 63);
+        if (k == 1 && d[0] == c && is_nospace((uint32_t)c) && classify(c) == C_WORD)
+            n->fast[c >> 6] |= 1ull << (c & 63);
+    }
 }
 
 int nd_norm_new(nd_norm **out)
@@ -150,6 +199,7 @@ int nd_norm_new(nd_norm **out)
         nd_norm_free(n);
         return nd_fail(ND_ENOMEM, "out of memory");
     }
+    build_fast(n);
     *out = n;
     return ND_OK;
 }
@@ -582,10 +632,24 @@ static int32_t decode(const unsigned char *p, size_t len, size_t *used)
     return (int32_t)c;
 }
 
+/* decode with the three-byte sequences of CJK text inlined. */
+static inline int32_t decode_fast(const unsigned char *p, size_t len, size_t *used)
+{
+    unsigned b = p[0];
+    if (b >= 0xE1 && b <= 0xEF && b != 0xED && len >= 3 && (p[1] & 0xC0) == 0x80 &&
+        (p[2] & 0xC0) == 0x80) {
+        *used = 3;
+        return (int32_t)(((b & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu));
+    }
+    return decode(p, len, used);
+}
+
 static int slow_span(nd_norm *n, const unsigned char *p, size_t len)
 {
     int rc;
     size_t i = 0;
+    size_t next_used = 0; /* > 0: next_c is the code point at i, already decoded */
+    int32_t next_c = 0;
     n->tn = 0;
     while (i < len) {
         unsigned b = p[i];
@@ -596,13 +660,43 @@ static int slow_span(nd_norm *n, const unsigned char *p, size_t len)
             continue;
         }
         size_t used;
-        int32_t c = decode(p + i, len - i, &used);
+        int32_t c;
+        if (next_used) {
+            c = next_c;
+            used = next_used;
+            next_used = 0;
+        } else {
+            c = decode_fast(p + i, len - i, &used);
+        }
         i += used;
         if (c < 0) {
             n->invalid++;
             if ((rc = end_token(n))) /* U+FFFD is a separator */
                 return rc;
             continue;
+        }
+        if (bit(n->fast, (uint32_t)c) && !n->slow_only) {
+            /* A Han or Kana character is a token of its own, unchanged by NFC and case
+             * folding, unless a combining mark joins it: then the general path. */
+            int alone = i == len || p[i] < 0x80;
+            if (!alone) {
+                next_c = decode_fast(p + i, len - i, &next_used);
+                alone = next_c < 0 || bit(n->follow, (uint32_t)next_c);
+            }
+            if (alone) {
+                if ((rc = end_token(n)) || (rc = room(n->out, used + 1)))
+                    return rc;
+                nd_buf *out = n->out;
+                char *w = out->p + out->len;
+                if (n->toks->n > n->tok0)
+                    *w++ = ' ';
+                size_t off = (size_t)(w - out->p);
+                memcpy(w, p + i - used, used);
+                out->len = off + used;
+                if ((rc = push_tok(n->toks, off, used, ND_TOK_NOSPACE)))
+                    return rc;
+                continue;
+            }
         }
         if ((c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x0E00 && c <= 0x0EFF)) {
             /* Unified ideographs, Thai, Lao: no canonical decomposition, no case, not
@@ -758,6 +852,14 @@ int nd_norm_block(nd_norm *n, const char *s, size_t len, nd_buf *out, nd_toks *t
     if (stats)
         stats->invalid_utf8 += n->invalid;
     return ND_OK;
+}
+
+/* Test hook (declared here, not in norm.h): on forces the general path everywhere,
+ * so test_norm can compare the fast paths against it code point by code point. */
+void nd_norm_test_slow(nd_norm *n, int on);
+void nd_norm_test_slow(nd_norm *n, int on)
+{
+    n->slow_only = on;
 }
 
 uint32_t nd_norm_token_flags(const char *tok, size_t len)

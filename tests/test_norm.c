@@ -687,6 +687,96 @@ static void test_seed_pages(void **state)
         skip();
 }
 
+/* ---- fast paths against the general path ---- */
+
+/* Test hook in core/norm.c: forces the general path everywhere. */
+void nd_norm_test_slow(nd_norm *n, int on);
+
+/* The same block through two normalisers, one without its fast paths: text, token
+ * table and invalid count must be identical. */
+static void expect_fast_equals_slow(nd_norm *f, nd_norm *sl, const char *s, size_t len)
+{
+    nd_buf o1 = ND_BUF_INIT, o2 = ND_BUF_INIT;
+    nd_toks t1 = {0}, t2 = {0};
+    nd_norm_stats s1 = {0}, s2 = {0};
+    assert_int_equal(nd_norm_block(f, s, len, &o1, &t1, &s1), 0);
+    assert_int_equal(nd_norm_block(sl, s, len, &o2, &t2, &s2), 0);
+    assert_true(o1.len > 0);
+    assert_int_equal(o1.len, o2.len);
+    /* Report the first difference readably, not as one huge string. */
+    for (size_t i = 0; i < o1.len; i++)
+        if (o1.p[i] != o2.p[i]) {
+            size_t a = i > 40 ? i - 40 : 0;
+            fail_msg("fast and slow differ at byte %zu: \"%.80s\" vs \"%.80s\"", i,
+                     o1.p + a, o2.p + a);
+        }
+    assert_int_equal(t1.n, t2.n);
+    assert_memory_equal(t1.v, t2.v, t1.n * sizeof *t1.v);
+    assert_int_equal(s1.invalid_utf8, s2.invalid_utf8);
+    nd_toks_free(&t2);
+    nd_toks_free(&t1);
+    nd_buf_free(&o2);
+    nd_buf_free(&o1);
+}
+
+static size_t put_cp(char *w, uint32_t c)
+{
+    return (size_t)utf8proc_encode_char((utf8proc_int32_t)c, (utf8proc_uint8_t *)w);
+}
+
+/* Every BMP code point, alone and before each kind of neighbour that could join or
+ * end its token (a mark, an ignorable then a mark, U+0345, Han, CJK punctuation,
+ * ASCII, invalid and truncated UTF-8); then every BMP code point after a Han
+ * character, bare and followed by a mark, since what follows decides the fast path. */
+static void test_fast_paths_exhaustive(void **state)
+{
+    (void)state;
+    static const char *const after[] = {
+        "", "\xCC\x81", "\xC2\xAD\xCC\x81", "\xCD\x85", "\xE4\xB8\x80", "\xE3\x80\x82",
+        "a", "\xFF", "\xE4\xB8", "\xE3\x82\x99",
+    };
+    size_t cap = 0x10000 * 24, len = 0;
+    char *b = malloc(cap);
+    assert_non_null(b);
+    nd_norm *f, *sl;
+    assert_int_equal(nd_norm_new(&f), 0);
+    assert_int_equal(nd_norm_new(&sl), 0);
+    nd_norm_test_slow(sl, 1);
+    for (size_t k = 0; k < sizeof after / sizeof *after; k++) {
+        len = 0;
+        for (uint32_t c = 0x80; c < 0x10000; c++) {
+            if (c >= 0xD800 && c <= 0xDFFF)
+                continue;
+            b[len++] = ' ';
+            len += put_cp(b + len, c);
+            memcpy(b + len, after[k], strlen(after[k]));
+            len += strlen(after[k]);
+        }
+        expect_fast_equals_slow(f, sl, b, len);
+    }
+    /* No spaces: one long span, past the cache, each character followed by the next. */
+    len = 0;
+    for (uint32_t c = 0x80; c < 0x10000; c++)
+        if (c < 0xD800 || c > 0xDFFF)
+            len += put_cp(b + len, c);
+    expect_fast_equals_slow(f, sl, b, len);
+    for (int mark = 0; mark < 2; mark++) {
+        len = 0;
+        for (uint32_t c = 0x80; c < 0x10000; c++) {
+            if (c >= 0xD800 && c <= 0xDFFF)
+                continue;
+            len += put_cp(b + len, 0x4E2D);
+            len += put_cp(b + len, c);
+            if (mark)
+                len += put_cp(b + len, 0x301);
+        }
+        expect_fast_equals_slow(f, sl, b, len);
+    }
+    nd_norm_free(sl);
+    nd_norm_free(f);
+    free(b);
+}
+
 int main(void)
 {
     snprintf(seeds, sizeof seeds, "%s/../shared/corpora/seeds", ND_SOURCE_DIR);
@@ -709,6 +799,7 @@ int main(void)
         cmocka_unit_test(test_big_block),
         cmocka_unit_test(test_idempotent),
         cmocka_unit_test(test_seed_pages),
+        cmocka_unit_test(test_fast_paths_exhaustive),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
