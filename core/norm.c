@@ -860,9 +860,8 @@ int nd_norm_block(nd_norm *n, const char *s, size_t len, nd_buf *out, nd_toks *t
     return ND_OK;
 }
 
-/* Test hook (declared here, not in norm.h): on forces the general path everywhere,
+/* Test hook (norm.h): on forces the general path everywhere,
  * so test_norm can compare the fast paths against it code point by code point. */
-void nd_norm_test_slow(nd_norm *n, int on);
 void nd_norm_test_slow(nd_norm *n, int on)
 {
     n->slow_only = on;

@@ -47,4 +47,8 @@ int nd_norm_block(nd_norm *n, const char *s, size_t len, nd_buf *out, nd_toks *t
  * spaces without redoing normalisation. */
 uint32_t nd_norm_token_flags(const char *tok, size_t len);
 
+/* Test hook: on != 0 sends every character through the general (utf8proc) path, so a
+ * test can prove the fast paths give the same bytes. */
+void nd_norm_test_slow(nd_norm *n, int on);
+
 #endif

@@ -690,7 +690,6 @@ static void test_seed_pages(void **state)
 /* ---- fast paths against the general path ---- */
 
 /* Test hook in core/norm.c: forces the general path everywhere. */
-void nd_norm_test_slow(nd_norm *n, int on);
 
 /* The same block through two normalisers, one without its fast paths: text, token
  * table and invalid count must be identical. */
