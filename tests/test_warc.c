@@ -18,34 +18,8 @@
 
 #include "buf.h"
 #include "read.h"
+#include "scratch_harness.h"
 
-static char dir[64];
-
-static void put(const char *name, const void *data, size_t len)
-{
-    char p[256];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static void gz(nd_buf *out, const void *data, size_t len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY), Z_OK);
-    size_t bound = deflateBound(&z, len) + 32;
-    assert_int_equal(nd_buf_reserve(out, bound), 0);
-    z.next_in = (Bytef *)(uintptr_t)data;
-    z.avail_in = (uInt)len;
-    z.next_out = (Bytef *)out->p + out->len;
-    z.avail_out = (uInt)bound;
-    assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-    out->len += bound - z.avail_out;
-    deflateEnd(&z);
-}
 
 /* Append one record; *hdr_len gets the length of its header block. */
 static void record(nd_buf *out, const char *type, const char *uri, const char *extra,
@@ -461,22 +435,6 @@ static void test_big_file_bounded_memory(void **state)
     nd_problems_free(pr);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    const char *t = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/ndwarc.XXXXXX", t && strlen(t) < 40 ? t : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -488,5 +446,5 @@ int main(void)
         cmocka_unit_test(test_encodings_and_cap),
         cmocka_unit_test(test_big_file_bounded_memory),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, scratch_setup, scratch_teardown);
 }
