@@ -21,7 +21,6 @@
 #include "read.h"
 #include "scratch_harness.h"
 
-
 struct doc {
     char *body;
     size_t len;

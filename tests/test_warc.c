@@ -20,7 +20,6 @@
 #include "read.h"
 #include "scratch_harness.h"
 
-
 /* Append one record; *hdr_len gets the length of its header block. */
 static void record(nd_buf *out, const char *type, const char *uri, const char *extra,
                    const void *block, size_t blen)
