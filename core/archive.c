@@ -1,6 +1,7 @@
 /* The safe output folder of `clean`: refusal checks by realpath, a temporary folder
  * beside DST, exclusive file creation, deterministic gzip, fsync of every file and
- * folder, rename into place, and removal of the temporary folder on any failure. */
+ * folder, rename into place, and removal of the temporary folder on any failure.
+ * Files may be written from several threads at once (clean's workers). */
 #define _GNU_SOURCE /* syncfs */
 #include "archive.h"
 
@@ -8,7 +9,9 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +19,27 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <libdeflate.h>
 #include <zlib.h>
 
 #include "buf.h"
 #include "error.h"
 
 #define OUTBUF (256u << 10)
+/* Folders known to exist: one per writing thread is enough to skip nearly every
+ * mkdir, since each thread walks its own stretch of paths in order. */
+#define KNOWN_DIRS 16
 
 struct nd_archive {
     char *dst;          /* as given */
     char *parent;       /* folder holding dst and the temporary folder */
     char *tmp;          /* parent/.NAME.neardup-XXXXXX */
+    pthread_mutex_t mu; /* guards dirs, files, known */
     nd_buf dirs;        /* folders created under tmp, relative, each NUL-terminated */
     nd_buf files;       /* files written under tmp, relative, each NUL-terminated */
-    nd_buf lastdir;     /* folder of the last file opened, relative: known to exist */
-    uint64_t bytes;
+    nd_buf known[KNOWN_DIRS]; /* folders of recent files, relative with '/': exist */
+    unsigned next_known;
+    _Atomic uint64_t bytes;
 };
 
 struct nd_afile {
@@ -46,7 +55,10 @@ struct nd_afile {
 };
 
 static volatile sig_atomic_t caught;
-static long fail_at = -1, pause_at = -1, writes;
+/* Set by nd_archive_begin before any writer thread exists; writes counts every
+ * write(2) of all threads, so the test hooks hit exactly one. */
+static long fail_at = -1, pause_at = -1;
+static atomic_long writes;
 
 static void on_signal(int sig)
 {
@@ -206,7 +218,9 @@ static void archive_free(nd_archive *a)
 {
     nd_buf_free(&a->dirs);
     nd_buf_free(&a->files);
-    nd_buf_free(&a->lastdir);
+    for (unsigned i = 0; i < KNOWN_DIRS; i++)
+        nd_buf_free(&a->known[i]);
+    pthread_mutex_destroy(&a->mu);
     free(a->tmp);
     free(a->parent);
     free(a->dst);
@@ -223,6 +237,8 @@ int nd_archive_begin(const char *dst, nd_archive **out)
 {
     *out = NULL;
     nd_archive *a = calloc(1, sizeof *a);
+    if (a)
+        pthread_mutex_init(&a->mu, NULL);
     if (!a || !(a->dst = strdup(dst)) || !(a->parent = strdup(dst))) {
         if (a)
             archive_free(a);
@@ -262,7 +278,7 @@ int nd_archive_begin(const char *dst, nd_archive **out)
     chmod(a->tmp, 0777 & ~um);
     fail_at = env_long("ND_TEST_FAIL_WRITE");
     pause_at = env_long("ND_TEST_PAUSE_WRITE");
-    writes = 0;
+    atomic_store(&writes, 0);
     *out = a;
     return ND_OK;
 }
@@ -274,7 +290,7 @@ const char *nd_archive_tmpdir(const nd_archive *a)
 
 uint64_t nd_archive_bytes(const nd_archive *a)
 {
-    return a->bytes;
+    return atomic_load(&((nd_archive *)(uintptr_t)a)->bytes);
 }
 
 void nd_archive_abort(nd_archive *a)
@@ -352,18 +368,16 @@ fail:
 
 /* ---- files ---- */
 
-static int mkdirs(nd_archive *a, const char *rel)
+static int mkdirs_locked(nd_archive *a, const char *rel, size_t dl)
 {
-    /* Files come in path order, so most share the previous file's folder. */
-    const char *slash = strrchr(rel, '/');
-    size_t dl = slash ? (size_t)(slash - rel) + 1 : 0;
-    if (dl == 0 || (a->lastdir.len == dl && !memcmp(a->lastdir.p, rel, dl)))
-        return ND_OK;
+    for (unsigned i = 0; i < KNOWN_DIRS; i++)
+        if (a->known[i].len == dl && !memcmp(a->known[i].p, rel, dl))
+            return ND_OK;
     nd_buf p = ND_BUF_INIT;
     int rc = nd_buf_printf(&p, "%s/", a->tmp);
     size_t base = p.len;
     if (!rc)
-        rc = nd_buf_puts(&p, rel);
+        rc = nd_buf_append(&p, rel, dl);
     for (size_t i = base; !rc && i < p.len; i++) {
         if (p.p[i] != '/')
             continue;
@@ -375,37 +389,66 @@ static int mkdirs(nd_archive *a, const char *rel)
         p.p[i] = '/';
     }
     nd_buf_free(&p);
-    nd_buf_clear(&a->lastdir);
-    if (!rc && (rc = nd_buf_append(&a->lastdir, rel, dl)))
-        nd_buf_clear(&a->lastdir);
+    if (!rc) {
+        nd_buf *k = &a->known[a->next_known++ % KNOWN_DIRS];
+        nd_buf_clear(k);
+        if ((rc = nd_buf_append(k, rel, dl)))
+            nd_buf_clear(k);
+    }
+    return rc;
+}
+
+static int mkdirs(nd_archive *a, const char *rel)
+{
+    const char *slash = strrchr(rel, '/');
+    size_t dl = slash ? (size_t)(slash - rel) + 1 : 0;
+    if (dl == 0)
+        return ND_OK;
+    pthread_mutex_lock(&a->mu);
+    int rc = mkdirs_locked(a, rel, dl);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+static int add_file(nd_archive *a, const char *path)
+{
+    const char *rel = path + strlen(a->tmp) + 1;
+    pthread_mutex_lock(&a->mu);
+    int rc = nd_buf_append(&a->files, rel, strlen(rel) + 1);
+    pthread_mutex_unlock(&a->mu);
     return rc;
 }
 
 /* Every write(2) of the output goes through here: the test hooks and the signal flag. */
-static int raw_write(nd_afile *f, const unsigned char *p, size_t n)
+static int raw_write_fd(nd_archive *a, int fd, const char *path, const unsigned char *p, size_t n)
 {
     while (n) {
         if (caught)
             return nd_fail(ND_EINTR, "interrupted by signal %d", (int)caught);
         ssize_t w;
-        writes++;
-        if (writes == fail_at) {
+        long nth = atomic_fetch_add(&writes, 1) + 1;
+        if (nth == fail_at) {
             errno = ENOSPC;
             w = -1;
         } else {
-            w = write(f->fd, p, n);
+            w = write(fd, p, n);
         }
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return nd_fail(ND_EIO, "cannot write %s: %s", f->path, strerror(errno));
-        if (writes == pause_at)
+            return nd_fail(ND_EIO, "cannot write %s: %s", path, strerror(errno));
+        if (nth == pause_at)
             raise(SIGSTOP);
         p += w;
         n -= (size_t)w;
-        f->a->bytes += (uint64_t)w;
+        atomic_fetch_add(&a->bytes, (uint64_t)w);
     }
     return ND_OK;
+}
+
+static int raw_write(nd_afile *f, const unsigned char *p, size_t n)
+{
+    return raw_write_fd(f->a, f->fd, f->path, p, n);
 }
 
 static int flush(nd_afile *f)
@@ -529,8 +572,7 @@ int nd_afile_close(nd_afile *f)
         rc = flush(f);
     /* Synced at commit (see nd_archive_commit), all files at once. */
     if (!rc)
-        rc = nd_buf_append(&f->a->files, f->path + strlen(f->a->tmp) + 1,
-                           strlen(f->path) - strlen(f->a->tmp));
+        rc = add_file(f->a, f->path);
     if (!rc && close(f->fd) != 0)
         rc = nd_fail(ND_EIO, "cannot write %s: %s", f->path, strerror(errno));
     if (!rc)
@@ -550,4 +592,76 @@ void nd_afile_discard(nd_afile *f)
     free(f->buf);
     free(f->path);
     free(f);
+}
+
+/* ---- whole files and in-memory gzip members ---- */
+
+static int create_excl(nd_archive *a, const char *rel, char **path, int *fd)
+{
+    *fd = -1;
+    nd_buf p = ND_BUF_INIT;
+    int rc = mkdirs(a, rel);
+    if (!rc)
+        rc = nd_buf_printf(&p, "%s/%s", a->tmp, rel);
+    if (!rc && !(*path = nd_buf_take(&p)))
+        rc = nd_fail(ND_ENOMEM, "out of memory");
+    nd_buf_free(&p);
+    if (rc)
+        return rc;
+    *fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (*fd < 0)
+        return errno == EEXIST ? nd_fail(ND_EEXIST, "two documents map to the output name %s", rel)
+                               : nd_fail(ND_EIO, "cannot create %s: %s", *path, strerror(errno));
+    return ND_OK;
+}
+
+int nd_archive_put(nd_archive *a, const char *rel, const void *p, size_t n)
+{
+    char *path = NULL;
+    int fd, rc = create_excl(a, rel, &path, &fd);
+    if (!rc)
+        rc = raw_write_fd(a, fd, path, p, n);
+    if (!rc)
+        rc = add_file(a, path);
+    if (fd >= 0 && close(fd) != 0 && !rc)
+        rc = nd_fail(ND_EIO, "cannot write %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
+struct nd_gzip {
+    struct libdeflate_compressor *c;
+};
+
+int nd_gzip_new(int level, nd_gzip **out)
+{
+    *out = NULL;
+    nd_gzip *z = calloc(1, sizeof *z);
+    if (!z || !(z->c = libdeflate_alloc_compressor(level < 0 ? 0 : level > 9 ? 9 : level))) {
+        free(z);
+        return nd_fail(ND_ENOMEM, "out of memory (gzip compressor)");
+    }
+    *out = z;
+    return ND_OK;
+}
+
+void nd_gzip_free(nd_gzip *z)
+{
+    if (!z)
+        return;
+    libdeflate_free_compressor(z->c);
+    free(z);
+}
+
+int nd_gzip_member(nd_gzip *z, const void *p, size_t n, nd_buf *out)
+{
+    size_t bound = libdeflate_gzip_compress_bound(z->c, n);
+    int rc = nd_buf_reserve(out, bound);
+    if (rc)
+        return rc;
+    size_t got = libdeflate_gzip_compress(z->c, n ? p : "", n, out->p + out->len, bound);
+    if (!got)
+        return nd_fail(ND_EINTERNAL, "gzip compression failed");
+    out->len += got;
+    return ND_OK;
 }

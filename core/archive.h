@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
+
 typedef struct nd_archive nd_archive;
 typedef struct nd_afile nd_afile;
 
@@ -30,6 +32,9 @@ int nd_archive_commit(nd_archive *a);
 /* Remove the temporary folder and everything in it; frees a. NULL is a no-op. */
 void nd_archive_abort(nd_archive *a);
 
+/* Every function below may be called from several threads at once on one archive
+ * (each nd_afile used by one thread at a time); begin, commit and abort may not. */
+
 /* Open rel (missing folders created) for writing, exclusively: two documents mapping to
  * one name is an error, never a silent overwrite. gzip_level < 0: plain bytes; 0..9: a
  * deterministic gzip stream (no name, mtime 0). */
@@ -43,6 +48,19 @@ int nd_afile_end_member(nd_afile *f);
 int nd_afile_close(nd_afile *f);
 /* Close and free without finishing (error path). NULL is a no-op. */
 void nd_afile_discard(nd_afile *f);
+
+/* Write the whole file rel (missing folders created, exclusively as nd_archive_open)
+ * holding p[0..n): for bytes already complete in memory, such as one gzip member. */
+int nd_archive_put(nd_archive *a, const char *rel, const void *p, size_t n);
+
+/* A whole-buffer gzip compressor, one per thread: deterministic members (no name,
+ * mtime 0) that readers of concatenated members (zcat, gzread, Python gzip) read as
+ * one stream. level 0..9. */
+typedef struct nd_gzip nd_gzip;
+int nd_gzip_new(int level, nd_gzip **out);
+void nd_gzip_free(nd_gzip *z);
+/* Append one complete gzip member holding p[0..n) to out. */
+int nd_gzip_member(nd_gzip *z, const void *p, size_t n, nd_buf *out);
 
 /* SIGINT/SIGTERM/SIGHUP only set a flag from now on; every write checks it and fails
  * with ND_EINTR, so the caller unwinds and removes the temporary folder. */

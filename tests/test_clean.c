@@ -492,7 +492,7 @@ static void test_formats_identical_and_strip(void **state)
         out_path(d1, sizeof d1, src, "a");
         out_path(d2, sizeof d2, src, "b");
         expect_ok(run_nd((const char *[]){"clean", src, "--out", d1, "--format", formats[f], "-q",
-                                          "--strip-boilerplate", NULL}));
+                                          "--strip-boilerplate", "--threads", "1", NULL}));
         expect_ok(run_nd((const char *[]){"clean", src, "--out", d2, "--format", formats[f], "-q",
                                           "--strip-boilerplate", "--threads", "2", NULL}));
         tree_hash(d1, h1);
@@ -701,6 +701,96 @@ static void test_failed_write_leaves_nothing(void **state)
     sh("rm -rf '%s' '%s'", dst, src);
 }
 
+/* A generated crawl (text, HTML, gzip, WARC files; syndicated copies) big enough for
+ * several pieces of kept documents, so both writing threads get work. */
+static void make_gen_crawl(char *dir, size_t n, const char *docs)
+{
+    snprintf(dir, n, "/tmp/nd-clean-gen-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    rmdir(dir);
+    const char *b = getenv("ND_BUILD_DIR");
+    sh("'%s/%s/gen' --docs %s --seed 7 --out '%s' --truth '%s.truth.json' --quiet", ND_SOURCE_DIR,
+       b ? b : "build", docs, dir, dir);
+}
+
+static void test_threads_identical(void **state)
+{
+    (void)state;
+    char src[64], d1[200], d2[200], h1[65], h2[65];
+    make_gen_crawl(src, sizeof src, "200");
+    struct { const char *format; int strip; } runs[] = {{"tree", 0}, {"jsonl", 1}, {"warc", 1}};
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        out_path(d1, sizeof d1, src, "t1");
+        out_path(d2, sizeof d2, src, "t2");
+        const char *strip = runs[i].strip ? "--strip-boilerplate" : NULL;
+        expect_ok(run_nd((const char *[]){"clean", src, "--out", d1, "--format", runs[i].format, "-q",
+                                          "--threads", "1", strip, NULL}));
+        expect_ok(run_nd((const char *[]){"clean", src, "--out", d2, "--format", runs[i].format, "-q",
+                                          "--threads", "2", strip, NULL}));
+        tree_hash(d1, h1);
+        tree_hash(d2, h2);
+        if (strcmp(h1, h2))
+            fail_msg("--format %s%s: output differs between 1 and 2 threads", runs[i].format,
+                     strip ? " --strip-boilerplate" : "");
+        struct result r = run_nd((const char *[]){"verify", d2, NULL});
+        if (r.code != 0)
+            fail_msg("verify %s: %s%s", runs[i].format, r.out, r.err);
+        assert_non_null(strstr(r.out, "verify: OK, 200 documents"));
+        result_free(&r);
+        if (i == 1) {
+            /* Several gzip members, read as one stream by zlib: every kept document once. */
+            char p[1300];
+            snprintf(p, sizeof p, "%s/documents.jsonl.gz", d2);
+            char *all = gunzip(p), *m = slurp(p);
+            assert_non_null(all);
+            size_t lines = 0, members = 0;
+            for (char *q = all; (q = strchr(q, '\n')); q++)
+                lines++;
+            struct stat st;
+            assert_int_equal(stat(p, &st), 0);
+            for (off_t k = 0; k + 3 < st.st_size; k++)
+                members += m[k] == '\x1f' && m[k + 1] == '\x8b' && m[k + 2] == 8;
+            assert_true(members >= 3);
+            char mp[1300];
+            snprintf(mp, sizeof mp, "%s/manifest.jsonl", d2);
+            char *man = slurp(mp);
+            size_t kept = 0;
+            for (char *q = man; (q = strstr(q, "\"action\":\"kept\"")); q++)
+                kept++;
+            assert_int_equal(lines, kept);
+            free(man);
+            free(m);
+            free(all);
+        }
+        sh("rm -rf '%s' '%s'", d1, d2);
+    }
+    sh("rm -rf '%s' '%s.truth.json'", src, src);
+}
+
+static void test_failed_write_two_threads(void **state)
+{
+    (void)state;
+    char src[64], dst[200], h1[65], h2[65];
+    make_gen_crawl(src, sizeof src, "200");
+    tree_hash(src, h1);
+    out_path(dst, sizeof dst, src, "fail2");
+    /* Mid-run while both threads write tree files; the first write of a container. */
+    const char *formats[] = {"tree", "jsonl"};
+    const char *at[] = {"ND_TEST_FAIL_WRITE=40", "ND_TEST_FAIL_WRITE=1"};
+    for (size_t f = 0; f < 2; f++) {
+        struct result r = run_env(at[f], (const char *[]){"clean", src, "--out", dst, "-q", "--format",
+                                                          formats[f], "--threads", "2", NULL});
+        if (r.code != 1 || !strstr(r.err, "No space left on device") || !strstr(r.err, "nothing was written"))
+            fail_msg("%s --format %s: exit %d\n%s", at[f], formats[f], r.code, r.err);
+        result_free(&r);
+        assert_false(exists(dst));
+        assert_int_equal(leftovers(dst, 0), 0);
+    }
+    tree_hash(src, h2);
+    assert_string_equal(h1, h2);
+    sh("rm -rf '%s' '%s.truth.json'", src, src);
+}
+
 static void interrupt(const char *src, const char *dst, int sig)
 {
     int fo = open("/dev/null", O_WRONLY), fe = open("/dev/null", O_WRONLY);
@@ -752,6 +842,8 @@ int main(void)
         cmocka_unit_test(test_keep_policies),
         cmocka_unit_test(test_refusals_and_src_untouched),
         cmocka_unit_test(test_failed_write_leaves_nothing),
+        cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_failed_write_two_threads),
         cmocka_unit_test(test_signals_leave_no_dst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
