@@ -322,7 +322,9 @@ int nd_archive_commit(nd_archive *a)
         if (!(rc = nd_buf_printf(&p, "%s/%s", a->tmp, a->files.p + off)))
             rc = fsync_path(p.p, 0);
     }
-    for (size_t off = 0; !rc && off < a->dirs.len; off += strlen(a->dirs.p + off) + 1) {
+    /* syncfs also wrote every folder's entries back (the journal commit, or the block
+     * device without one): the folders need their own fsync only without it. */
+    for (size_t off = 0; !rc && !synced && off < a->dirs.len; off += strlen(a->dirs.p + off) + 1) {
         nd_buf_clear(&p);
         if (!(rc = nd_buf_printf(&p, "%s/%s", a->tmp, a->dirs.p + off)))
             rc = fsync_path(p.p, 1);
@@ -368,6 +370,35 @@ fail:
 
 /* ---- files ---- */
 
+/* Create p.p[0..end) (a folder under tmp, base: where its relative part starts), its
+ * missing parents first. The deepest folder is tried first: its parent usually exists,
+ * so a new folder costs one mkdir, not one per level. */
+static int mkdir_up(nd_archive *a, nd_buf *p, size_t base, size_t end)
+{
+    p->p[end] = '\0';
+    int rc = ND_OK;
+    if (mkdir(p->p, 0777) == 0) {
+        rc = nd_buf_append(&a->dirs, p->p + base, end - base + 1);
+    } else if (errno == ENOENT) {
+        size_t up = end;
+        while (up > base && p->p[up - 1] != '/')
+            up--;
+        if (up > base && !(rc = mkdir_up(a, p, base, up - 1))) {
+            p->p[end] = '\0';
+            if (mkdir(p->p, 0777) == 0)
+                rc = nd_buf_append(&a->dirs, p->p + base, end - base + 1);
+            else if (errno != EEXIST)
+                rc = nd_fail(ND_EIO, "cannot create %s: %s", p->p, strerror(errno));
+        } else if (!rc) {
+            rc = nd_fail(ND_EIO, "cannot create %s: %s", p->p, strerror(ENOENT));
+        }
+    } else if (errno != EEXIST) {
+        rc = nd_fail(ND_EIO, "cannot create %s: %s", p->p, strerror(errno));
+    }
+    p->p[end] = '/';
+    return rc;
+}
+
 static int mkdirs_locked(nd_archive *a, const char *rel, size_t dl)
 {
     for (unsigned i = 0; i < KNOWN_DIRS; i++)
@@ -378,16 +409,8 @@ static int mkdirs_locked(nd_archive *a, const char *rel, size_t dl)
     size_t base = p.len;
     if (!rc)
         rc = nd_buf_append(&p, rel, dl);
-    for (size_t i = base; !rc && i < p.len; i++) {
-        if (p.p[i] != '/')
-            continue;
-        p.p[i] = '\0';
-        if (mkdir(p.p, 0777) == 0)
-            rc = nd_buf_append(&a->dirs, p.p + base, i - base + 1);
-        else if (errno != EEXIST)
-            rc = nd_fail(ND_EIO, "cannot create %s: %s", p.p, strerror(errno));
-        p.p[i] = '/';
-    }
+    if (!rc)
+        rc = mkdir_up(a, &p, base, p.len - 1);
     nd_buf_free(&p);
     if (!rc) {
         nd_buf *k = &a->known[a->next_known++ % KNOWN_DIRS];

@@ -25,9 +25,10 @@ int nd_archive_begin(const char *dst, nd_archive **out);
 const char *nd_archive_tmpdir(const nd_archive *a);
 /* Bytes written to disk so far, all files. */
 uint64_t nd_archive_bytes(const nd_archive *a);
-/* Sync every file and folder written (one syncfs, then fsync each), rename the temporary folder onto dst (a previous output is moved
- * aside first and removed after), fsync the parent. Frees a whatever happens; on failure
- * the temporary folder is removed. */
+/* Sync every file and folder written (one syncfs; where it is missing, fsync each),
+ * rename the temporary folder onto dst (a previous output is moved aside first and
+ * removed after), fsync the parent. Frees a whatever happens; on failure the temporary
+ * folder is removed. */
 int nd_archive_commit(nd_archive *a);
 /* Remove the temporary folder and everything in it; frees a. NULL is a no-op. */
 void nd_archive_abort(nd_archive *a);
