@@ -1060,6 +1060,25 @@ out_free:
     return rc;
 }
 
+/* After pass 2 nothing reads the spill again (clean re-reads the source): give its
+ * memory and temporary files back before clustering. */
+static void spill_release(nd_run *run)
+{
+    struct nd_run_priv *pv = run->priv;
+    for (unsigned i = 0; pv->spills && i < run->threads; i++)
+        if (pv->spills[i])
+            fclose(pv->spills[i]);
+    free(pv->spills);
+    pv->spills = NULL;
+    for (unsigned i = 0; pv->spill_mem && i < run->threads; i++)
+        if (pv->spill_mem[i].p)
+            munmap(pv->spill_mem[i].p, pv->spill_mem[i].cap);
+    free(pv->spill_mem);
+    pv->spill_mem = NULL;
+    free(pv->spill);
+    pv->spill = NULL;
+}
+
 int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
 {
     *out = NULL;
@@ -1136,6 +1155,7 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
     progress(run, "fingerprinting", run->n_docs, run->n_docs, 0, 0, 1);
     double t2 = now_seconds();
     run->seconds[1] = t2 - t1;
+    spill_release(run);
     if ((rc = cluster_docs(run)))
         goto out_fail;
     run->seconds[2] = now_seconds() - t2;
@@ -1170,15 +1190,7 @@ void nd_run_free(nd_run *run)
         free(pv->full);
         free(pv->keys);
         free(pv->sigs);
-        free(pv->spill);
-        for (unsigned i = 0; pv->spills && i < run->threads; i++)
-            if (pv->spills[i])
-                fclose(pv->spills[i]);
-        free(pv->spills);
-        for (unsigned i = 0; pv->spill_mem && i < run->threads; i++)
-            if (pv->spill_mem[i].p)
-                munmap(pv->spill_mem[i].p, pv->spill_mem[i].cap);
-        free(pv->spill_mem);
+        spill_release(run);
         free(pv->site_tab);
         arena_free(&pv->arena);
         pthread_mutex_destroy(&pv->progress_mu);
