@@ -64,8 +64,8 @@ static const nd_option sh_options[] = {
     {"scheme", "oph", "oph (one-permutation hashing, densified; fast) or kperm (k hashes)"},
     {"threshold", "0.3", "estimated Jaccard at or above which two documents are one article "
                          "(chosen on the generated crawl: see README, Accuracy)"},
-    {"containment", "0.6", "containment of the smaller in the larger that makes a truncated "
-                           "copy; above 1 disables"},
+    {"containment", "0.55", "containment of the smaller in the larger that makes a truncated "
+                            "copy; above 1 disables"},
     {"lsh", "0.1", "Jaccard the LSH bands aim at, below threshold so truncated copies are "
                    "found: 0.1 with perm=128 gives 64 bands x 2 rows, P(candidate)=0.93 at "
                    "Jaccard 0.2 (a 20% head), 0.15 at Jaccard 0.05"},
@@ -220,7 +220,7 @@ static int sh_create(const nd_host *host, const nd_kv *opts, size_t n_opts, void
     s->k = 128;
     s->scheme = SCHEME_OPH;
     s->threshold = 0.3;
-    s->containment = 0.6;
+    s->containment = 0.55;
     s->lsh = 0.1;
     s->fn_weight = 0.5;
     int band_opts = 0;
