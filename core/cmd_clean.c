@@ -642,13 +642,17 @@ static int plan_work(struct clean *c)
         free(unit_of);
         return nd_fail(ND_ENOMEM, "out of memory");
     }
+    /* Test hook: pieces of N documents and a window of one piece a thread, so that a
+     * small crawl has many pieces and workers that wait for the writer. */
+    const char *hook = getenv("ND_TEST_PIECE_DOCS");
+    size_t piece_docs = hook && atoi(hook) > 0 ? (size_t)atoi(hook) : PIECE_DOCS;
     uint32_t p = 0, units = 0, last_file = UINT32_MAX;
     size_t in = 0;
     uint64_t bytes = 0;
     for (size_t d = 0; d < run->n_docs; d++) {
         if (!c->want[d])
             continue;
-        if (in && (in == PIECE_DOCS || bytes >= PIECE_BYTES))
+        if (in && (in == piece_docs || bytes >= PIECE_BYTES))
             p++, in = 0, bytes = 0;
         if (!in)
             unit_of[p] = run->docs[d].file != last_file ? units++ : units - 1;
@@ -660,7 +664,7 @@ static int plan_work(struct clean *c)
     c->n_pieces = in ? p + 1 : 0;
     unsigned t = run->threads ? run->threads : 1;
     c->n_workers = units < t ? (units ? units : 1) : t;
-    c->window = (size_t)WINDOW_PER_THREAD * c->n_workers;
+    c->window = (size_t)(piece_docs == PIECE_DOCS ? WINDOW_PER_THREAD : 1) * c->n_workers;
     int rc = ND_OK;
     if (!(c->w = calloc(c->n_workers, sizeof *c->w)) || !(c->slots = calloc(c->window, sizeof *c->slots)))
         rc = nd_fail(ND_ENOMEM, "out of memory");
