@@ -20,7 +20,6 @@
 
 #include <dirent.h>
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include "buf.h"
 #include "error.h"
@@ -46,10 +45,6 @@ struct nd_afile {
     nd_archive *a;
     char *path;         /* full path, for messages */
     int fd;
-    int gzip;           /* 1: z is live */
-    int member_open;    /* bytes went into the current gzip member */
-    int members;        /* gzip members finished */
-    z_stream z;
     unsigned char *buf; /* pending output bytes (compressed or plain) */
     size_t len;
 };
@@ -481,7 +476,7 @@ static int flush(nd_afile *f)
     return rc;
 }
 
-int nd_archive_open(nd_archive *a, const char *rel, int gzip_level, nd_afile **out)
+int nd_archive_open(nd_archive *a, const char *rel, nd_afile **out)
 {
     *out = NULL;
     int rc = mkdirs(a, rel);
@@ -505,58 +500,14 @@ int nd_archive_open(nd_archive *a, const char *rel, int gzip_level, nd_afile **o
         nd_afile_discard(f);
         return rc;
     }
-    if (gzip_level >= 0) {
-        /* windowBits 15+16: a gzip wrapper with mtime 0 and no name, so identical input
-         * gives identical bytes. */
-        if (deflateInit2(&f->z, gzip_level > 9 ? 9 : gzip_level, Z_DEFLATED, 15 + 16, 8,
-                         Z_DEFAULT_STRATEGY) != Z_OK) {
-            nd_afile_discard(f);
-            return nd_fail(ND_ENOMEM, "out of memory (zlib)");
-        }
-        f->gzip = 1;
-    }
     *out = f;
     return ND_OK;
-}
-
-static int deflate_some(nd_afile *f, const void *p, size_t n, int mode)
-{
-    const unsigned char *s = p;
-    for (;;) {
-        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
-        int last = chunk == n, m = last ? mode : Z_NO_FLUSH;
-        f->z.next_in = (unsigned char *)(uintptr_t)s;
-        f->z.avail_in = (uInt)chunk;
-        for (;;) {
-            if (f->len == OUTBUF) {
-                int rc = flush(f);
-                if (rc)
-                    return rc;
-            }
-            f->z.next_out = f->buf + f->len;
-            f->z.avail_out = (uInt)(OUTBUF - f->len);
-            int zr = deflate(&f->z, m);
-            f->len = OUTBUF - f->z.avail_out;
-            if (zr == Z_STREAM_ERROR)
-                return nd_fail(ND_EINTERNAL, "zlib deflate failed for %s", f->path);
-            if (m == Z_FINISH ? zr == Z_STREAM_END : (f->z.avail_in == 0 && f->z.avail_out != 0))
-                break;
-        }
-        s += chunk;
-        n -= chunk;
-        if (last)
-            return ND_OK;
-    }
 }
 
 int nd_afile_write(nd_afile *f, const void *p, size_t n)
 {
     if (!n)
         return caught ? nd_fail(ND_EINTR, "interrupted by signal %d", (int)caught) : ND_OK;
-    if (f->gzip) {
-        f->member_open = 1;
-        return deflate_some(f, p, n, Z_NO_FLUSH);
-    }
     const unsigned char *s = p;
     while (n) {
         if (f->len == OUTBUF) {
@@ -573,26 +524,9 @@ int nd_afile_write(nd_afile *f, const void *p, size_t n)
     return ND_OK;
 }
 
-int nd_afile_end_member(nd_afile *f)
-{
-    if (!f->gzip)
-        return ND_OK;
-    int rc = deflate_some(f, "", 0, Z_FINISH);
-    if (!rc && deflateReset(&f->z) != Z_OK)
-        rc = nd_fail(ND_EINTERNAL, "zlib reset failed for %s", f->path);
-    f->member_open = 0;
-    f->members++;
-    return rc;
-}
-
 int nd_afile_close(nd_afile *f)
 {
-    int rc = ND_OK;
-    /* An empty gzip file is still one (empty) member, so every reader accepts it. */
-    if (f->gzip && (f->member_open || f->members == 0))
-        rc = deflate_some(f, "", 0, Z_FINISH);
-    if (!rc)
-        rc = flush(f);
+    int rc = flush(f);
     /* Synced at commit (see nd_archive_commit), all files at once. */
     if (!rc)
         rc = add_file(f->a, f->path);
@@ -608,8 +542,6 @@ void nd_afile_discard(nd_afile *f)
 {
     if (!f)
         return;
-    if (f->gzip)
-        deflateEnd(&f->z);
     if (f->fd >= 0)
         close(f->fd);
     free(f->buf);

@@ -36,16 +36,12 @@ void nd_archive_abort(nd_archive *a);
 /* Every function below may be called from several threads at once on one archive
  * (each nd_afile used by one thread at a time); begin, commit and abort may not. */
 
-/* Open rel (missing folders created) for writing, exclusively: two documents mapping to
- * one name is an error, never a silent overwrite. gzip_level < 0: plain bytes; 0..9: a
- * deterministic gzip stream (no name, mtime 0). */
-int nd_archive_open(nd_archive *a, const char *rel, int gzip_level, nd_afile **out);
+/* Open rel (missing folders created) for writing plain bytes, exclusively: two
+ * documents mapping to one name is an error, never a silent overwrite. Compressed
+ * output is made of nd_gzip members. */
+int nd_archive_open(nd_archive *a, const char *rel, nd_afile **out);
 int nd_afile_write(nd_afile *f, const void *p, size_t n);
-/* End the current gzip member (the next write starts a new one): one member per WARC
- * record lets readers seek to a record. */
-int nd_afile_end_member(nd_afile *f);
-/* Flush, finish the gzip stream, close, free f (also on failure); the data is synced
- * by nd_archive_commit. */
+/* Flush, close, free f (also on failure); the data is synced by nd_archive_commit. */
 int nd_afile_close(nd_afile *f);
 /* Close and free without finishing (error path). NULL is a no-op. */
 void nd_afile_discard(nd_afile *f);

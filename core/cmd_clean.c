@@ -903,7 +903,7 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
 static int write_manifest(struct clean *c, uint64_t *manifest_bytes)
 {
     nd_afile *f = NULL;
-    int rc = c->dry ? ND_OK : nd_archive_open(c->ar, "manifest.jsonl", -1, &f);
+    int rc = c->dry ? ND_OK : nd_archive_open(c->ar, "manifest.jsonl", &f);
     for (size_t d = 0; !rc && d < c->run->n_docs; d++) {
         nd_buf_clear(&c->b);
         if (!(rc = manifest_line(c, d, &c->b))) {
@@ -990,7 +990,7 @@ static int clean_write(struct clean *c, const char *dst)
         rc = out_name(&c->name, c, 0);
         /* Plain bytes: the workers hand over complete gzip members. */
         if (!rc)
-            rc = nd_archive_open(c->ar, c->name.p, -1, &c->out);
+            rc = nd_archive_open(c->ar, c->name.p, &c->out);
     }
     if (!rc)
         rc = write_all(c);
