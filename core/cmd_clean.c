@@ -232,53 +232,6 @@ static int sanitize(nd_buf *b, const char **text, size_t *len)
     return rc;
 }
 
-/* nd_json_str for text sanitize() made valid UTF-8: the same bytes, but eight at a time
- * where none needs escaping (no control byte, quote or backslash). Escaping byte by
- * byte was a tenth of the jsonl writing time. */
-static int json_text(nd_buf *b, const char *text, size_t len)
-{
-    int rc = nd_buf_reserve(b, len * 6 + 2);
-    if (rc)
-        return rc;
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const unsigned char *s = (const unsigned char *)text;
-    char *o = b->p + b->len;
-    *o++ = '"';
-    size_t i = 0;
-    while (i < len) {
-        if (len - i >= 8) {
-            uint64_t w, q, bs;
-            memcpy(&w, s + i, 8);
-            q = w ^ (ones * '"');
-            bs = w ^ (ones * '\\');
-            if (!((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs)) {
-                memcpy(o, s + i, 8);
-                o += 8;
-                i += 8;
-                continue;
-            }
-        }
-        unsigned c = s[i++];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default: o += sprintf(o, "u%04x", c); break;
-        }
-    }
-    *o++ = '"';
-    *o = '\0';
-    b->len = (size_t)(o - b->p);
-    return ND_OK;
-}
-
 static int is_warc(const nd_run *run, size_t d)
 {
     return (run->docs[d].flags & ND_DOC_WARC) != 0;
@@ -526,7 +479,7 @@ static int jsonl_line(struct worker *w, nd_buf *b, size_t d, const char *text, s
     } else {
         rc = nd_json_cstr(b, r->title);
     }
-    if (rc || (rc = nd_buf_puts(b, ",\"text\":")) || (rc = json_text(b, text, len)))
+    if (rc || (rc = nd_buf_puts(b, ",\"text\":")) || (rc = nd_json_str_utf8(b, text, len)))
         return rc;
     if (run->clusters.cluster[d] >= 0)
         rc = nd_buf_printf(b, ",\"cluster\":%d}\n", (int)run->clusters.cluster[d]);

@@ -114,3 +114,49 @@ int nd_json_digest(nd_buf *b, const uint64_t d[2])
     return nd_buf_printf(b, "\"%016llx%016llx\"", (unsigned long long)d[1],
                          (unsigned long long)d[0]);
 }
+
+/* Eight bytes at a time where none needs escaping: a byte < 0x20, '"' or '\\' shows as
+ * a zero byte of w - 0x20.., w ^ '"'.., w ^ '\\'.. (the classic has-zero-byte test). */
+int nd_json_str_utf8(nd_buf *b, const char *text, size_t len)
+{
+    int rc = nd_buf_reserve(b, len * 6 + 2);
+    if (rc)
+        return rc;
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const unsigned char *s = (const unsigned char *)text;
+    char *o = b->p + b->len;
+    *o++ = '"';
+    size_t i = 0;
+    while (i < len) {
+        if (len - i >= 8) {
+            uint64_t w, q, bs;
+            memcpy(&w, s + i, 8);
+            q = w ^ (ones * '"');
+            bs = w ^ (ones * '\\');
+            if (!((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs)) {
+                memcpy(o, s + i, 8);
+                o += 8;
+                i += 8;
+                continue;
+            }
+        }
+        unsigned c = s[i++];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default: o += sprintf(o, "u%04x", c); break;
+        }
+    }
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->p);
+    return ND_OK;
+}

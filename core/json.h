@@ -11,7 +11,10 @@
 
 /* Append s (len bytes, any bytes) as a quoted JSON string. */
 int nd_json_str(nd_buf *b, const char *s, size_t len);
-/* Same for a C string; NULL is written as null. */
+/* Same for text already known to be valid UTF-8 (not checked again), faster: clean's
+ * kept text, which it has validated once. */
+int nd_json_str_utf8(nd_buf *b, const char *s, size_t len);
+/* Same as nd_json_str for a C string; NULL is written as null. */
 int nd_json_cstr(nd_buf *b, const char *s);
 /* Append a number with up to 4 decimals, shortest form ("1", "0.9731"). */
 int nd_json_num(nd_buf *b, double v);

@@ -836,7 +836,8 @@ static int merge_docs(nd_run *run, struct worker *ws, unsigned n)
     }
     size_t k = 0;
     for (unsigned i = 0; i < n; i++) {
-        memcpy(all + k, ws[i].docs, ws[i].n_docs * sizeof *all);
+        if (ws[i].n_docs) /* a worker that got no file has no array */
+            memcpy(all + k, ws[i].docs, ws[i].n_docs * sizeof *all);
         k += ws[i].n_docs;
         arena_adopt(&run->priv->arena, &ws[i].arena);
         free(ws[i].docs);

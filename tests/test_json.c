@@ -107,10 +107,41 @@ static void test_problem_summary(void **state)
     free(logbuf);
 }
 
+/* The fast writer for valid UTF-8 gives nd_json_str's bytes on valid input. */
+static void test_str_utf8_same_bytes(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {"a", "Vi\xe1\xbb\x87t", "\"", "\\", "\n", "\t",
+                                         "\x01", "\x1f", " ", "\xe4\xb8\xad", "0123456789",
+                                         "\xf0\x9f\x98\x80", "/", "\x7f"};
+    uint64_t x = 88172645463325252ull;
+    nd_buf in = ND_BUF_INIT, a = ND_BUF_INIT, b = ND_BUF_INIT;
+    for (int round = 0; round < 2000; round++) {
+        nd_buf_clear(&in);
+        int n = (int)(x % 40);
+        for (int k = 0; k < n; k++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            nd_buf_puts(&in, pieces[x % (sizeof pieces / sizeof *pieces)]);
+        }
+        nd_buf_clear(&a);
+        nd_buf_clear(&b);
+        assert_int_equal(nd_json_str(&a, in.p ? in.p : "", in.len), 0);
+        assert_int_equal(nd_json_str_utf8(&b, in.p ? in.p : "", in.len), 0);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.p, b.p, a.len);
+    }
+    nd_buf_free(&in);
+    nd_buf_free(&a);
+    nd_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_str_utf8_same_bytes),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_numbers_and_digest),
         cmocka_unit_test(test_buf_growth_and_take),
