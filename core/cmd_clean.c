@@ -1076,9 +1076,6 @@ int nd_cmd_clean(int argc, char **argv)
         goto out;
     }
     o.root = src;
-    /* Text formats take the text pass 1 extracted instead of reading the crawl again;
-     * warc copies the original records, so it re-reads them. */
-    o.keep_text = c.format != FMT_WARC;
     if (nd_run_crawl(&o, &run) != ND_OK) {
         int usage = strstr(nd_errmsg(), "-o ") == nd_errmsg();
         nd_cli_error("%s", nd_errmsg());

@@ -77,11 +77,8 @@ static void arena_adopt(struct arena *dst, struct arena *src)
 
 struct spill_loc {
     uint64_t off;
-    uint32_t len;              /* the normalised blocks: [hash][tokens, bytes][text]... */
+    uint32_t len;
     uint32_t thread;
-    uint32_t text_len;         /* then, with opts.keep_text, every extracted block:
-                                  [hash of its normalised text, 0 when it has no token]
-                                  [bytes][text]... */
 };
 
 /* Memory part of a thread's spill: the whole limit reserved up front as address space
@@ -296,7 +293,6 @@ struct worker {
     uint32_t *ntoks;
     size_t cap_blocks;
     nd_buf spillbuf;
-    nd_buf textbuf;            /* the text record of the document (opts.keep_text) */
     uint64_t spill_off;
     struct doc_tmp *docs;
     size_t n_docs, cap_docs;
@@ -433,8 +429,6 @@ static uint64_t spill_budget(unsigned threads)
 
 static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, size_t n)
 {
-    if (!n)
-        return ND_OK;
     struct nd_run_priv *pv = run->priv;
     struct spill_mem *m = &pv->spill_mem[t];
     if (!m->p && pv->spill_limit) {
@@ -465,14 +459,15 @@ static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, siz
     return ND_OK;
 }
 
-/* n bytes of thread t's spill stream at off: a view into memory when they lie there (no
- * copy), else read into scratch. */
-static int spill_read(const nd_run *run, unsigned t, uint64_t off, size_t n, nd_buf *scratch,
+/* The spill record at sp: a view into memory when it lies there (no copy), else read
+ * into scratch. */
+static int spill_read(const nd_run *run, const struct spill_loc *sp, nd_buf *scratch,
                       const char **out)
 {
     const struct nd_run_priv *pv = run->priv;
-    const struct spill_mem *m = &pv->spill_mem[t];
-    size_t got = 0;
+    const struct spill_mem *m = &pv->spill_mem[sp->thread];
+    uint64_t off = sp->off;
+    size_t n = sp->len, got = 0;
     if (off + n <= m->len) {
         *out = m->p + off;
         return ND_OK;
@@ -486,8 +481,8 @@ static int spill_read(const nd_run *run, unsigned t, uint64_t off, size_t n, nd_
         memcpy(scratch->p, m->p + off, got);
     }
     while (got < n) {
-        ssize_t r = pv->spills[t]
-                        ? pread(fileno(pv->spills[t]), scratch->p + got, n - got,
+        ssize_t r = pv->spills[sp->thread]
+                        ? pread(fileno(pv->spills[sp->thread]), scratch->p + got, n - got,
                                 (off_t)(off + got - m->cap))
                         : -1;
         if (r <= 0)
@@ -557,7 +552,6 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     size_t kept = 0, invalid = 0;
     uint32_t total_tokens = 0;
     nd_buf_clear(&w->spillbuf);
-    nd_buf_clear(&w->textbuf);
     for (size_t i = 0; i < w->blocks.n; i++) {
         const char *bt = w->blocks.text.p + w->blocks.v[i].off;
         uint32_t bl = w->blocks.v[i].len;
@@ -567,15 +561,10 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
         if ((rc = nd_norm_block(w->norm, bt, bl, &w->nbuf, &w->toks, &st)))
             return rc;
         invalid += st.invalid_utf8;
-        uint32_t nlen = (uint32_t)(w->nbuf.len - start);
-        uint64_t h = w->toks.n ? XXH3_64bits(w->nbuf.p + start, nlen) : 0;
-        if (run->opts.keep_text &&
-            ((rc = nd_buf_append(&w->textbuf, &h, 8)) || (rc = nd_buf_append(&w->textbuf, &bl, 4)) ||
-             (rc = nd_buf_append(&w->textbuf, bt, bl))))
-            return rc;
         if (w->toks.n == 0)
             continue;
-        w->hashes[kept] = h;
+        uint32_t nlen = (uint32_t)(w->nbuf.len - start);
+        w->hashes[kept] = XXH3_64bits(w->nbuf.p + start, nlen);
         w->texts[kept] = bt;
         w->lens[kept] = bl;
         w->ntoks[kept] = (uint32_t)w->toks.n;
@@ -606,13 +595,11 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
 
     if (kept && (rc = nd_boiler_add_doc(run->boiler, d->rec.site, w->hashes, w->texts, w->lens, kept)))
         return rc;
-    if ((rc = spill_write(run, w->id, w->spill_off, w->spillbuf.p, w->spillbuf.len)) ||
-        (rc = spill_write(run, w->id, w->spill_off + w->spillbuf.len, w->textbuf.p, w->textbuf.len)))
+    if ((rc = spill_write(run, w->id, w->spill_off, w->spillbuf.p, w->spillbuf.len)))
         return rc;
     d->sp.off = w->spill_off;
     d->sp.len = (uint32_t)w->spillbuf.len;
-    d->sp.text_len = (uint32_t)w->textbuf.len;
-    w->spill_off += w->spillbuf.len + w->textbuf.len;
+    w->spill_off += w->spillbuf.len;
     return ND_OK;
 }
 
@@ -694,7 +681,7 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     const nd_docrec *rec = &run->docs[doc];
     int rc;
     const char *rec_bytes = NULL;
-    if ((rc = spill_read(run, sp->thread, sp->off, sp->len, &w->rbuf, &rec_bytes)))
+    if ((rc = spill_read(run, sp, &w->rbuf, &rec_bytes)))
         return rc;
     nd_buf_clear(&w->content);
     size_t ntok = 0;
@@ -811,7 +798,6 @@ static void worker_release(struct worker *w)
     arena_free(&w->arena);
     free(w->docs);
     nd_buf_free(&w->spillbuf);
-    nd_buf_free(&w->textbuf);
     free(w->ntoks);
     free(w->lens);
     free((void *)w->texts);
@@ -1185,8 +1171,7 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
     progress(run, "fingerprinting", run->n_docs, run->n_docs, 0, 0, 1);
     double t2 = now_seconds();
     run->seconds[1] = t2 - t1;
-    if (!opts->keep_text)
-        spill_release(run);
+    spill_release(run);
     if ((rc = cluster_docs(run)))
         goto out_fail;
     run->seconds[2] = now_seconds() - t2;
@@ -1332,60 +1317,9 @@ static int each_doc(void *ctx, const nd_rawdoc *raw)
     return c->fn(c->fctx, i, raw, c->text.p ? c->text.p : "", c->text.len);
 }
 
-/* nd_run_each_text from the text records pass 1 kept (opts.keep_text): no re-reading. */
-static int each_kept_text(const nd_run *run, const uint8_t *want, bool strip,
-                          nd_run_text_fn fn, void *ctx)
-{
-    nd_buf scratch = ND_BUF_INIT, text = ND_BUF_INIT;
-    int rc = ND_OK;
-    for (size_t i = 0; i < run->n_docs && !rc; i++) {
-        if (want && !want[i])
-            continue;
-        const nd_docrec *d = &run->docs[i];
-        const struct spill_loc *sp = &run->priv->spill[i];
-        nd_rawdoc raw = {
-            .path = nd_run_path(run, i),
-            .uri = d->uri,
-            .date = d->date,
-            .offset = d->offset,
-            .record = d->record,
-            .is_html = (d->flags & ND_DOC_HTML) != 0,
-            .flags = (d->flags & ND_DOC_PARTIAL) ? ND_RAW_TRUNCATED : 0,
-            .skip_reason = (d->flags & ND_DOC_SKIPPED) ? (d->reason ? d->reason : "skipped") : NULL,
-            .digest = {d->digest[0], d->digest[1]},
-            .body = "",
-        };
-        const char *p = NULL;
-        if ((rc = spill_read(run, sp->thread, sp->off + sp->len, sp->text_len, &scratch, &p)))
-            break;
-        nd_buf_clear(&text);
-        for (const char *end = p + sp->text_len; p < end && !rc;) {
-            uint64_t h;
-            uint32_t bl;
-            memcpy(&h, p, 8);
-            memcpy(&bl, p + 8, 4);
-            const char *bt = p + 12;
-            p = bt + bl;
-            if (strip && h && nd_boiler_is(run->boiler, d->site, h))
-                continue;
-            if (text.len)
-                rc = nd_buf_putc(&text, '\n');
-            if (!rc)
-                rc = nd_buf_append(&text, bt, bl);
-        }
-        if (!rc)
-            rc = fn(ctx, i, &raw, text.p ? text.p : "", text.len);
-    }
-    nd_buf_free(&text);
-    nd_buf_free(&scratch);
-    return rc;
-}
-
 int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_text_fn fn,
                      void *ctx)
 {
-    if (run->opts.keep_text)
-        return each_kept_text(run, want, strip, fn, ctx);
     struct each_ctx c = {.run = run, .want = want, .strip = strip, .fn = fn, .fctx = ctx};
     nd_blocks_init(&c.blocks);
     int rc = nd_norm_new(&c.norm);

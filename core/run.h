@@ -31,9 +31,6 @@ typedef struct nd_run_opts {
     double threshold;              /* < 0: the plugin's default */
     double containment;            /* < 0: the plugin's default */
     bool progress;                 /* draw a progress line on stderr */
-    bool keep_text;                /* keep every document's extracted text from pass 1
-                                      (in the spill, so memory or TMPDIR), so that
-                                      nd_run_each_text needs no second reading */
     FILE *log;                     /* one line per problem; NULL: silent */
 } nd_run_opts;
 
@@ -116,9 +113,6 @@ int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
  * call. fn returns 0 to go on; its non-zero value stops the walk and is returned. A
  * document that can no longer be read (source changed) is reported to run->problems
  * and passed with raw == NULL. For `clean` and `verify`. */
-/* With opts.keep_text the text comes from pass 1 and raw carries the document's identity
- * and flags (path, uri, date, offset, record, is_html, flags, skip_reason, digest) but
- * no body, record bytes or HTTP headers (body is "", the others NULL). */
 typedef int (*nd_run_text_fn)(void *ctx, size_t doc, const nd_rawdoc *raw,
                               const char *text, size_t len);
 int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip,
