@@ -43,7 +43,8 @@ static inline char *slurp(const char *path)
     return p;
 }
 
-/* Start neardup with args (NULL-terminated); env is "NAME=VALUE" or NULL. */
+/* Start neardup with args (NULL-terminated); env is NULL or "NAME=VALUE", several
+ * separated by spaces. */
 static inline pid_t spawn_nd(const char *env, const char *const *args, int fo, int fe)
 {
     const char *argv[64];
@@ -55,8 +56,9 @@ static inline pid_t spawn_nd(const char *env, const char *const *args, int fo, i
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        if (env)
-            putenv((char *)env);
+        char *e = env ? strdup(env) : NULL; /* the child execs or exits: not freed */
+        for (char *t = e ? strtok(e, " ") : NULL; t; t = strtok(NULL, " "))
+            putenv(t);
         dup2(fo, 1);
         dup2(fe, 2);
         execv(cli_bin, (char *const *)argv);

@@ -22,29 +22,8 @@
 
 #include <zlib.h>
 
+#include "cli_harness.h"
 #include "jsonr.h"
-
-static char bin[1024];
-
-struct result {
-    int code;
-    char *out, *err;
-};
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    size_t got = fread(p, 1, (size_t)n, f);
-    p[got] = '\0';
-    fclose(f);
-    return p;
-}
 
 static char *gunzip(const char *path)
 {
@@ -64,91 +43,11 @@ static char *gunzip(const char *path)
     return p;
 }
 
-/* Start neardup with args; env is "NAME=VALUE ..." or NULL. */
-static pid_t spawn_nd(const char *env, const char *const *args, int fo, int fe)
-{
-    const char *argv[64];
-    size_t n = 0;
-    argv[n++] = bin;
-    for (; args[n - 1] && n < 63; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        /* env: "NAME=VALUE", several separated by spaces */
-        char *e = env ? strdup(env) : NULL;
-        for (char *t = e ? strtok(e, " ") : NULL; t; t = strtok(NULL, " "))
-            putenv(t);
-        dup2(fo, 1);
-        dup2(fe, 2);
-        execv(bin, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static struct result run_env(const char *env, const char *const *args)
-{
-    char outp[] = "/tmp/nd-clean-out-XXXXXX", errp[] = "/tmp/nd-clean-err-XXXXXX";
-    int fo = mkstemp(outp), fe = mkstemp(errp);
-    assert_true(fo >= 0 && fe >= 0);
-    pid_t pid = spawn_nd(env, args, fo, fe);
-    int st;
-    waitpid(pid, &st, 0);
-    close(fo);
-    close(fe);
-    struct result r = {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), slurp(outp), slurp(errp)};
-    unlink(outp);
-    unlink(errp);
-    return r;
-}
-
-static struct result run_nd(const char *const *args)
-{
-    return run_env(NULL, args);
-}
-
-static void result_free(struct result *r)
-{
-    free(r->out);
-    free(r->err);
-}
-
 static void expect_ok(struct result r)
 {
     if (r.code != 0)
         fail_msg("exit %d\nstdout: %s\nstderr: %s", r.code, r.out, r.err);
     result_free(&r);
-}
-
-static void write_bytes(const char *dir, const char *name, const char *text, size_t len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *slash = strrchr(path, '/');
-    *slash = '\0';
-    mkdir(path, 0755);
-    *slash = '/';
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    fclose(f);
-}
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-    write_bytes(dir, name, text, strlen(text));
-}
-
-static void sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    assert_int_equal(system(cmd), 0);
 }
 
 static int exists(const char *path)
@@ -836,8 +735,7 @@ static void test_signals_leave_no_dst(void **state)
 
 int main(void)
 {
-    const char *b = getenv("ND_BUILD_DIR");
-    snprintf(bin, sizeof bin, "%s/%s/neardup", ND_SOURCE_DIR, b ? b : "build");
+    cli_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_end_to_end),
         cmocka_unit_test(test_formats_and_strip),
