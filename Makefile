@@ -40,7 +40,7 @@ TOOLS     := $(TOOLS_SRC:corpora/%.c=$(BUILD)/%)
 all: $(BIN) $(PLUGINS) $(TOOLS) ## build the CLI, the plugins and the corpus tools
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14
 
 deps: ## install missing Debian packages (as root), or print the command
 	@missing=""; for p in $(DEB_PKGS); do \
