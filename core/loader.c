@@ -256,8 +256,11 @@ int nd_registry_load(nd_registry *r, const char *const *dirs, size_t n_dirs)
             }
         free(copy);
     }
-    /* Beside the binary, so a build tree works without installing. */
-    char exe[PATH_MAX];
+    /* Beside the binary, so a build tree works without installing; then PREFIX/lib/neardup
+     * found from PREFIX/bin/neardup, so an install moved or made with another PREFIX
+     * still finds its plugins; then the install folder compiled in, unless it is that
+     * same folder (its plugins would all be refused as duplicates). */
+    char exe[PATH_MAX], rel[PATH_MAX] = "", real_inst[PATH_MAX];
     ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 16);
     if (len > 0) {
         exe[len] = '\0';
@@ -266,8 +269,13 @@ int nd_registry_load(nd_registry *r, const char *const *dirs, size_t n_dirs)
             strcpy(slash + 1, "plugins");
             if ((rc = load_dir(r, exe, 0)))
                 return rc;
+            strcpy(slash + 1, "../lib/neardup");
+            if (realpath(exe, rel) && (rc = load_dir(r, rel, 0)))
+                return rc;
         }
     }
+    if (rel[0] && realpath(ND_PLUGIN_INSTALL_DIR, real_inst) && strcmp(rel, real_inst) == 0)
+        return ND_OK;
     return load_dir(r, ND_PLUGIN_INSTALL_DIR, 0);
 }
 
