@@ -27,7 +27,8 @@ typedef struct nd_registry {
 } nd_registry;
 
 /* The search path, in order: dirs (--plugin-dir), $NEARDUP_PLUGIN_PATH (':'-separated),
- * the "plugins" folder beside the running binary, then the install folder. Every
+ * the "plugins" folder beside the running binary, ../lib/neardup from the binary's
+ * folder, then the install folder (when it is not that same one). Every
  * "*.so" found is tried; the first plugin of a name wins and later ones are refused as
  * duplicates. Returns 0 (failures are recorded, not fatal) or negative (no memory). */
 int nd_registry_load(nd_registry *r, const char *const *dirs, size_t n_dirs);
