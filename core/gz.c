@@ -53,6 +53,30 @@ static uint64_t raw_at(const nd_src *s)
     return s->raw_base + s->raw_pos;
 }
 
+/* One read() of up to cap file bytes into dst, hashed into fhash. 0 at the end of the
+ * file, or on a read error (state IOERR, why set). fd is a regular file (the reader
+ * checks): a short read is its end, which saves the read() that would return 0. */
+static size_t file_read(nd_src *s, unsigned char *dst, size_t cap)
+{
+    ssize_t n;
+    do
+        n = read(s->fd, dst, cap);
+    while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        s->raw_eof = 1;
+        if (n < 0) {
+            s->state = ND_SRC_IOERR;
+            snprintf(s->why, sizeof s->why, "%s", strerror(errno));
+        }
+        return 0;
+    }
+    if (s->fhash)
+        XXH3_128bits_update(s->fhash, dst, (size_t)n);
+    if ((size_t)n < cap)
+        s->raw_eof = 1;
+    return (size_t)n;
+}
+
 /* Append more file bytes after raw[raw_len), keeping raw[raw_pos..). Returns how many
  * were added; 0 at the end of the file or a read error (state IOERR). */
 static size_t raw_more(nd_src *s)
@@ -67,27 +91,9 @@ static size_t raw_more(nd_src *s)
     }
     if (s->raw_len == s->raw_cap)
         return 0;
-    for (;;) {
-        ssize_t n = read(s->fd, s->raw + s->raw_len, s->raw_cap - s->raw_len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            s->raw_eof = 1;
-            if (n < 0) {
-                s->state = ND_SRC_IOERR;
-                snprintf(s->why, sizeof s->why, "%s", strerror(errno));
-            }
-            return 0;
-        }
-        if (s->fhash)
-            XXH3_128bits_update(s->fhash, s->raw + s->raw_len, (size_t)n);
-        /* fd is a regular file (the reader checks): a short read is its end, and the
-         * read() that would return 0 is saved. */
-        if ((size_t)n < s->raw_cap - s->raw_len)
-            s->raw_eof = 1;
-        s->raw_len += (size_t)n;
-        return (size_t)n;
-    }
+    size_t n = file_read(s, s->raw + s->raw_len, s->raw_cap - s->raw_len);
+    s->raw_len += n;
+    return n;
 }
 
 size_t nd_src_peek_raw(nd_src *s, size_t want)
@@ -177,27 +183,11 @@ static size_t produce_plain(nd_src *s, unsigned char *dst, size_t cap)
     /* Bulk data goes straight to the caller's buffer. */
     s->raw_base += s->raw_len;
     s->raw_pos = s->raw_len = 0;
-    for (;;) {
-        ssize_t n = read(s->fd, dst, cap);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            s->raw_eof = 1;
-            if (n < 0) {
-                s->state = ND_SRC_IOERR;
-                snprintf(s->why, sizeof s->why, "%s", strerror(errno));
-            } else {
-                s->state = ND_SRC_END;
-            }
-            return 0;
-        }
-        if (s->fhash)
-            XXH3_128bits_update(s->fhash, dst, (size_t)n);
-        if ((size_t)n < cap)
-            s->raw_eof = 1; /* a short read of a regular file is its end */
-        s->raw_base += (size_t)n;
-        return (size_t)n;
-    }
+    size_t n = file_read(s, dst, cap);
+    if (!n && !s->state)
+        s->state = ND_SRC_END;
+    s->raw_base += n;
+    return n;
 }
 
 /* Decode the member at raw_pos whole with libdeflate (2-3x faster than zlib) when
