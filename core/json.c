@@ -38,51 +38,80 @@ static size_t utf8_valid_len(const unsigned char *s, size_t n)
     return len;
 }
 
-int nd_json_str(nd_buf *b, const char *str, size_t len)
+/* Quote len bytes of str. Eight bytes at a time where none needs a look: no byte below
+ * 0x20, '"' or '\\' (each shows as a zero byte of w - 0x20.., w ^ '"'.., w ^ '\\'..,
+ * the classic has-zero-byte test) and, when validating, no byte of 0x80 or above. Bytes
+ * of 0x80 and above are checked as UTF-8 only when validate is set. */
+static int json_quote(nd_buf *b, const char *str, size_t len, int validate)
 {
-    const unsigned char *s = (const unsigned char *)str;
     /* Worst case grows 6x (\u00XX); reserve once to keep the loop branch-light. */
     int rc = nd_buf_reserve(b, len * 6 + 2);
     if (rc)
         return rc;
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    const unsigned char *s = (const unsigned char *)str;
     char *o = b->p + b->len;
     *o++ = '"';
     size_t i = 0;
     while (i < len) {
-        unsigned c = s[i];
-        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            i++;
-            continue;
-        }
-        if (c < 0x80) {
-            *o++ = '\\';
-            switch (c) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '\n': *o++ = 'n'; break;
-            case '\r': *o++ = 'r'; break;
-            case '\t': *o++ = 't'; break;
-            default: o += sprintf(o, "u%04x", c); break;
+        if (len - i >= 8) {
+            uint64_t w, q, bs;
+            memcpy(&w, s + i, 8);
+            q = w ^ (ones * '"');
+            bs = w ^ (ones * '\\');
+            uint64_t look = ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs);
+            if (validate)
+                look |= w;
+            if (!(look & highs)) {
+                memcpy(o, s + i, 8);
+                o += 8;
+                i += 8;
+                continue;
             }
-            i++;
+        }
+        unsigned c = s[i];
+        if (c >= 0x80) {
+            size_t k = validate ? utf8_valid_len(s + i, len - i) : 1;
+            if (k) {
+                memcpy(o, s + i, k);
+                o += k;
+                i += k;
+            } else {
+                memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
+                o += 3;
+                i++;
+            }
             continue;
         }
-        size_t k = utf8_valid_len(s + i, len - i);
-        if (k) {
-            memcpy(o, s + i, k);
-            o += k;
-            i += k;
-        } else {
-            memcpy(o, "\xEF\xBF\xBD", 3); /* U+FFFD */
-            o += 3;
-            i++;
+        i++;
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '\n': *o++ = 'n'; break;
+        case '\r': *o++ = 'r'; break;
+        case '\t': *o++ = 't'; break;
+        default: o += sprintf(o, "u%04x", c); break;
         }
     }
     *o++ = '"';
     *o = '\0';
     b->len = (size_t)(o - b->p);
     return ND_OK;
+}
+
+int nd_json_str(nd_buf *b, const char *str, size_t len)
+{
+    return json_quote(b, str, len, 1);
+}
+
+int nd_json_str_utf8(nd_buf *b, const char *s, size_t len)
+{
+    return json_quote(b, s, len, 0);
 }
 
 int nd_json_cstr(nd_buf *b, const char *s)
@@ -113,50 +142,4 @@ int nd_json_digest(nd_buf *b, const uint64_t d[2])
 {
     return nd_buf_printf(b, "\"%016llx%016llx\"", (unsigned long long)d[1],
                          (unsigned long long)d[0]);
-}
-
-/* Eight bytes at a time where none needs escaping: a byte < 0x20, '"' or '\\' shows as
- * a zero byte of w - 0x20.., w ^ '"'.., w ^ '\\'.. (the classic has-zero-byte test). */
-int nd_json_str_utf8(nd_buf *b, const char *text, size_t len)
-{
-    int rc = nd_buf_reserve(b, len * 6 + 2);
-    if (rc)
-        return rc;
-    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-    const unsigned char *s = (const unsigned char *)text;
-    char *o = b->p + b->len;
-    *o++ = '"';
-    size_t i = 0;
-    while (i < len) {
-        if (len - i >= 8) {
-            uint64_t w, q, bs;
-            memcpy(&w, s + i, 8);
-            q = w ^ (ones * '"');
-            bs = w ^ (ones * '\\');
-            if (!((((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((bs - ones) & ~bs)) & highs)) {
-                memcpy(o, s + i, 8);
-                o += 8;
-                i += 8;
-                continue;
-            }
-        }
-        unsigned c = s[i++];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
-        *o++ = '\\';
-        switch (c) {
-        case '"': *o++ = '"'; break;
-        case '\\': *o++ = '\\'; break;
-        case '\n': *o++ = 'n'; break;
-        case '\r': *o++ = 'r'; break;
-        case '\t': *o++ = 't'; break;
-        default: o += sprintf(o, "u%04x", c); break;
-        }
-    }
-    *o++ = '"';
-    *o = '\0';
-    b->len = (size_t)(o - b->p);
-    return ND_OK;
 }
