@@ -265,7 +265,11 @@ static int push(struct clusters *c, int64_t v)
     return ND_OK;
 }
 
-static int read_clusters(struct score *s, struct clusters *c, const char *path)
+/* Call fn on every JSON line of path: blank lines skipped, malformed ones reported and
+ * counted (s->bad_lines), the run goes on. fn's non-zero value stops it. */
+typedef int (*jsonl_fn)(void *ctx, const nd_jval *obj, const char *path, size_t lineno);
+
+static int each_jsonl(struct score *s, const char *path, jsonl_fn fn, void *ctx)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -273,14 +277,7 @@ static int read_clusters(struct score *s, struct clusters *c, const char *path)
     char *line = NULL;
     size_t cap = 0, lineno = 0;
     ssize_t n;
-    nd_buf kb = ND_BUF_INIT;
     int rc = ND_OK;
-    c->start = malloc(sizeof *c->start);
-    if (!c->start)
-        rc = nd_fail(ND_ENOMEM, "out of memory");
-    else
-        c->start[0] = 0;
-    c->ccap = 1;
     while (!rc && (n = getline(&line, &cap, f)) >= 0) {
         lineno++;
         nd_jdoc *jd = NULL;
@@ -291,49 +288,74 @@ static int read_clusters(struct score *s, struct clusters *c, const char *path)
             s->bad_lines++;
             continue;
         }
-        const nd_jval *mem = nd_jget(nd_jdoc_root(jd), "members");
-        for (size_t i = 0; mem && mem->type == ND_JARR && i < mem->n && !rc; i++) {
-            const char *p = nd_jget_str(&mem->items[i], "path", NULL);
-            if (!p)
-                continue;
-            if (make_key(&kb, p, nd_jget_str(&mem->items[i], "uri", NULL))) {
-                rc = nd_fail(ND_ENOMEM, "out of memory");
-                break;
-            }
-            int64_t d = lookup(s, kb.p, kb.len);
-            if (d < 0) {
-                if (s->unknown < 5)
-                    fprintf(stderr, "score: %s:%zu: document unknown to the truth: %s%s%s\n",
-                            path, lineno, p, kb.len > strlen(p) + 1 ? " " : "",
-                            kb.p + strlen(p) + 1);
-                s->unknown++;
-                d = (int64_t)(s->n + s->unknown);
-            } else if (s->d[d].cluster >= 0) {
-                s->dup_members++;
-                continue;
-            } else {
-                s->d[d].cluster = (int64_t)c->nc;
-            }
-            rc = push(c, d);
-        }
+        rc = fn(ctx, nd_jdoc_root(jd), path, lineno);
         nd_jdoc_free(jd);
-        if (rc)
-            break;
-        if (c->nc + 2 > c->ccap) {
-            size_t cc = c->ccap * 2 + 2;
-            size_t *v = realloc(c->start, cc * sizeof *v);
-            if (!v) {
-                rc = nd_fail(ND_ENOMEM, "out of memory");
-                break;
-            }
-            c->start = v;
-            c->ccap = cc;
-        }
-        c->start[++c->nc] = c->n;
     }
     free(line);
-    nd_buf_free(&kb);
     fclose(f);
+    return rc;
+}
+
+struct clusters_ctx {
+    struct score *s;
+    struct clusters *c;
+    nd_buf kb;
+};
+
+/* One cluster line: its members get the cluster's number. */
+static int cluster_line(void *ctx, const nd_jval *obj, const char *path, size_t lineno)
+{
+    struct clusters_ctx *x = ctx;
+    struct score *s = x->s;
+    struct clusters *c = x->c;
+    int rc = ND_OK;
+    const nd_jval *mem = nd_jget(obj, "members");
+    for (size_t i = 0; mem && mem->type == ND_JARR && i < mem->n && !rc; i++) {
+        const char *p = nd_jget_str(&mem->items[i], "path", NULL);
+        if (!p)
+            continue;
+        if (make_key(&x->kb, p, nd_jget_str(&mem->items[i], "uri", NULL)))
+            return nd_fail(ND_ENOMEM, "out of memory");
+        int64_t d = lookup(s, x->kb.p, x->kb.len);
+        if (d < 0) {
+            if (s->unknown < 5)
+                fprintf(stderr, "score: %s:%zu: document unknown to the truth: %s%s%s\n",
+                        path, lineno, p, x->kb.len > strlen(p) + 1 ? " " : "",
+                        x->kb.p + strlen(p) + 1);
+            s->unknown++;
+            d = (int64_t)(s->n + s->unknown);
+        } else if (s->d[d].cluster >= 0) {
+            s->dup_members++;
+            continue;
+        } else {
+            s->d[d].cluster = (int64_t)c->nc;
+        }
+        rc = push(c, d);
+    }
+    if (rc)
+        return rc;
+    if (c->nc + 2 > c->ccap) {
+        size_t cc = c->ccap * 2 + 2;
+        size_t *v = realloc(c->start, cc * sizeof *v);
+        if (!v)
+            return nd_fail(ND_ENOMEM, "out of memory");
+        c->start = v;
+        c->ccap = cc;
+    }
+    c->start[++c->nc] = c->n;
+    return ND_OK;
+}
+
+static int read_clusters(struct score *s, struct clusters *c, const char *path)
+{
+    c->start = malloc(sizeof *c->start);
+    if (!c->start)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    c->start[0] = 0;
+    c->ccap = 1;
+    struct clusters_ctx x = {s, c, ND_BUF_INIT};
+    int rc = each_jsonl(s, path, cluster_line, &x);
+    nd_buf_free(&x.kb);
     s->n_clusters = c->nc;
     return rc;
 }
@@ -536,73 +558,71 @@ static int line_in(const nd_buf *lines, const char *s, size_t n)
     return 0;
 }
 
-static int read_boiler(struct score *s, struct result *r, const char *path)
+struct boiler_ctx {
+    struct score *s;
+    struct result *r;
+    nd_buf pred[MAX_NAMES];   /* lines predicted per site, each once */
+    char *tmp;
+};
+
+/* One boilerplate block: a block may hold several lines, each scored on its own. */
+static int boiler_line(void *ctx, const nd_jval *o, const char *path, size_t lineno)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return nd_fail(ND_EIO, "%s: %s", path, strerror(errno));
-    nd_buf pred[MAX_NAMES];
-    for (int i = 0; i < MAX_NAMES; i++)
-        pred[i] = (nd_buf)ND_BUF_INIT;
-    char *line = NULL, *tmp = NULL;
-    size_t cap = 0, lineno = 0;
-    ssize_t n;
+    (void)path;
+    (void)lineno;
+    struct boiler_ctx *x = ctx;
+    struct score *s = x->s;
+    struct result *r = x->r;
+    const nd_jval *t = nd_jget(o, "text");
+    int site = name_id(&s->sites, nd_jget_str(o, "site", "?"), 0);
+    if (!t || t->type != ND_JSTR)
+        return ND_OK;
+    char *nt = realloc(x->tmp, t->len + 1);
+    if (!nt)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    x->tmp = nt;
     int rc = ND_OK;
-    while (!rc && (n = getline(&line, &cap, f)) >= 0) {
-        lineno++;
-        nd_jdoc *jd = NULL;
-        if (n <= 1)
-            continue;
-        if (nd_json_parse(line, (size_t)n, &jd) < 0) {
-            fprintf(stderr, "score: %s:%zu: %s (line ignored)\n", path, lineno, nd_errmsg());
-            s->bad_lines++;
-            continue;
-        }
-        const nd_jval *o = nd_jdoc_root(jd);
-        const nd_jval *t = nd_jget(o, "text");
-        int site = name_id(&s->sites, nd_jget_str(o, "site", "?"), 0);
-        if (t && t->type == ND_JSTR) {
-            char *nt = realloc(tmp, t->len + 1);
-            if (!nt) {
-                rc = nd_fail(ND_ENOMEM, "out of memory");
-            } else {
-                tmp = nt;
-                /* a block may hold several lines: each is scored on its own */
-                const char *p = t->str, *end = t->str + t->len;
-                while (p <= end && !rc) {
-                    const char *e = memchr(p, '\n', (size_t)(end - p));
-                    if (!e)
-                        e = end;
-                    size_t k = collapse(p, (size_t)(e - p), tmp);
-                    if (k > 0) {
-                        if (site < 0) {
-                            r->b_unknown_site++;
-                            r->b_pred++;
-                        } else if (!line_in(&pred[site], tmp, k)) {
-                            rc = nd_buf_append(&pred[site], tmp, k) || nd_buf_putc(&pred[site], '\n');
-                            r->bs_pred[site]++;
-                            r->b_pred++;
-                            if (line_in(&s->st[site].lines, tmp, k)) {
-                                r->bs_tp[site]++;
-                                r->b_tp++;
-                            }
-                        }
-                    }
-                    p = e + 1;
+    const char *p = t->str, *end = t->str + t->len;
+    while (p <= end && !rc) {
+        const char *e = memchr(p, '\n', (size_t)(end - p));
+        if (!e)
+            e = end;
+        size_t k = collapse(p, (size_t)(e - p), x->tmp);
+        if (k > 0) {
+            if (site < 0) {
+                r->b_unknown_site++;
+                r->b_pred++;
+            } else if (!line_in(&x->pred[site], x->tmp, k)) {
+                rc = nd_buf_append(&x->pred[site], x->tmp, k) || nd_buf_putc(&x->pred[site], '\n');
+                r->bs_pred[site]++;
+                r->b_pred++;
+                if (line_in(&s->st[site].lines, x->tmp, k)) {
+                    r->bs_tp[site]++;
+                    r->b_tp++;
                 }
             }
         }
-        nd_jdoc_free(jd);
+        p = e + 1;
     }
+    return rc;
+}
+
+static int read_boiler(struct score *s, struct result *r, const char *path)
+{
+    struct boiler_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    x->s = s;
+    x->r = r;
+    int rc = each_jsonl(s, path, boiler_line, x);
     for (int i = 0; i < s->sites.n; i++) {
         r->bs_true[i] = (double)s->st[i].n_lines;
         r->b_true += (double)s->st[i].n_lines;
     }
     for (int i = 0; i < MAX_NAMES; i++)
-        nd_buf_free(&pred[i]);
-    free(line);
-    free(tmp);
-    fclose(f);
+        nd_buf_free(&x->pred[i]);
+    free(x->tmp);
+    free(x);
     return rc;
 }
 
