@@ -164,3 +164,14 @@ int nd_cli_run_opt(int argc, char **argv, int *i, nd_run_opts *o)
         return (!v || parse_double("--containment", v, &o->containment)) ? -1 : 1;
     return 0;
 }
+
+bool nd_cli_analysis_help(const char *a, const char *usage, const char *exit_status)
+{
+    if (strcmp(a, "--help") != 0 && strcmp(a, "-h") != 0)
+        return false;
+    fputs(usage, stdout);
+    fputs(nd_cli_run_opts_help, stdout);
+    fputs("\n", stdout);
+    fputs(exit_status, stdout);
+    return true;
+}

@@ -3,6 +3,8 @@
 #ifndef ND_CLI_H
 #define ND_CLI_H
 
+#include <stdbool.h>
+
 #include "run.h"
 
 #define ND_EXIT_OK 0      /* success (duplicates found or not) */
@@ -24,6 +26,10 @@ int nd_cmd_verify(int argc, char **argv);
 int nd_cli_run_opt(int argc, char **argv, int *i, nd_run_opts *o);
 /* Help text for those options, for each subcommand's --help. */
 extern const char nd_cli_run_opts_help[];
+
+/* If a is --help or -h: print usage, then the shared analysis options, then
+ * exit_status (its own paragraph) on stdout, and return true. */
+bool nd_cli_analysis_help(const char *a, const char *usage, const char *exit_status);
 
 /* "neardup: " + message + newline on stderr. */
 void nd_cli_error(const char *fmt, ...) ND_PRINTF(1, 2);

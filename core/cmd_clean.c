@@ -996,6 +996,10 @@ static int pick(const char *v, const char *const *names, size_t n, const char *o
     return -1;
 }
 
+static const char clean_exit[] =
+    "Exit status: 0 success, 1 runtime failure (SRC unreadable, DST refused, write\n"
+    "error), 2 usage error, 130/143 interrupted by SIGINT/SIGTERM (no DST written).\n";
+
 int nd_cmd_clean(int argc, char **argv)
 {
     nd_run_opts o;
@@ -1010,12 +1014,7 @@ int nd_cmd_clean(int argc, char **argv)
     nd_run *run = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(clean_help, stdout);
-            fputs(nd_cli_run_opts_help, stdout);
-            fputs("\nExit status: 0 success, 1 runtime failure (SRC unreadable, DST refused, write\n"
-                  "error), 2 usage error, 130/143 interrupted by SIGINT/SIGTERM (no DST written).\n",
-                  stdout);
+        if (nd_cli_analysis_help(a, clean_help, clean_exit)) {
             code = ND_EXIT_OK;
             goto out;
         }

@@ -25,6 +25,10 @@ static const char report_help[] =
     "  --top N                clusters shown in full in the report (20)\n\n"
     "Analysis:\n";
 
+static const char report_exit[] =
+    "Exit status: 0 success (whether or not duplicates were found), 1 runtime\n"
+    "failure (DIR unreadable, plugin unusable, output not writable), 2 usage error.\n";
+
 static FILE *open_out(const char *path)
 {
     if (strcmp(path, "-") == 0)
@@ -73,12 +77,7 @@ int nd_cmd_report(int argc, char **argv)
     int code = ND_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            fputs(report_help, stdout);
-            fputs(nd_cli_run_opts_help, stdout);
-            fputs("\nExit status: 0 success (whether or not duplicates were found), 1 runtime\n"
-                  "failure (DIR unreadable, plugin unusable, output not writable), 2 usage error.\n",
-                  stdout);
+        if (nd_cli_analysis_help(a, report_help, report_exit)) {
             code = ND_EXIT_OK;
             goto out;
         }
