@@ -1075,10 +1075,10 @@ int nd_cmd_clean(int argc, char **argv)
         goto out;
     }
     o.root = src;
-    if (nd_run_crawl(&o, &run) != ND_OK) {
-        int usage = strstr(nd_errmsg(), "-o ") == nd_errmsg();
+    int crawl_rc = nd_run_crawl(&o, &run);
+    if (crawl_rc != ND_OK) {
         nd_cli_error("%s", nd_errmsg());
-        code = usage ? ND_EXIT_USAGE : ND_EXIT_FAIL;
+        code = crawl_rc == ND_EUSAGE ? ND_EXIT_USAGE : ND_EXIT_FAIL;
         goto out;
     }
     c.run = run;

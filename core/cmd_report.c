@@ -122,10 +122,10 @@ int nd_cmd_report(int argc, char **argv)
     }
     o.root = root;
     nd_run *run = NULL;
-    if (nd_run_crawl(&o, &run) != ND_OK) {
-        int usage = strstr(nd_errmsg(), "-o ") == nd_errmsg();
+    int crawl_rc = nd_run_crawl(&o, &run);
+    if (crawl_rc != ND_OK) {
         nd_cli_error("%s", nd_errmsg());
-        code = usage ? ND_EXIT_USAGE : ND_EXIT_FAIL;
+        code = crawl_rc == ND_EUSAGE ? ND_EXIT_USAGE : ND_EXIT_FAIL;
         goto out;
     }
     nd_cluster_index ix = {0};
