@@ -278,11 +278,6 @@ int nd_archive_begin(const char *dst, nd_archive **out)
     return ND_OK;
 }
 
-const char *nd_archive_tmpdir(const nd_archive *a)
-{
-    return a->tmp;
-}
-
 uint64_t nd_archive_bytes(const nd_archive *a)
 {
     return atomic_load(&((nd_archive *)(uintptr_t)a)->bytes);

@@ -21,8 +21,6 @@ int nd_archive_check(const char *src, const char *dst, bool force);
 
 /* Create the temporary folder ".NAME.neardup-XXXXXX" beside dst. */
 int nd_archive_begin(const char *dst, nd_archive **out);
-/* Temporary folder path (for messages). */
-const char *nd_archive_tmpdir(const nd_archive *a);
 /* Bytes written to disk so far, all files. */
 uint64_t nd_archive_bytes(const nd_archive *a);
 /* Sync every file and folder written (one syncfs; where it is missing, fsync each),
