@@ -429,6 +429,8 @@ static uint64_t spill_budget(unsigned threads)
 
 static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, size_t n)
 {
+    if (!n) /* a document without text: p may be NULL */
+        return ND_OK;
     struct nd_run_priv *pv = run->priv;
     struct spill_mem *m = &pv->spill_mem[t];
     if (!m->p && pv->spill_limit) {
