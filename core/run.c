@@ -74,6 +74,24 @@ static void arena_adopt(struct arena *dst, struct arena *src)
 
 /* In a spill block header's token count: the block holds an ND_TOK_NOSPACE token. */
 #define SPILL_NOSPACE 0x80000000u
+/* In a spill block header's byte count: the text is not inline; an 8-byte offset into
+ * the same thread's spill memory follows, where an earlier copy of it lies. */
+#define SPILL_REF 0x80000000u
+
+/* Per-thread cache of blocks already normalised, keyed by the raw block's XXH3-128:
+ * boilerplate repeats on every page of a site, so most of its blocks are found here and
+ * are neither normalised again nor spilled again (the spill holds a reference to the
+ * first copy). Direct-mapped: a unique block simply replaces the slot's occupant. */
+#define ND_BCACHE_SLOTS 16384u
+struct bcache_slot {
+    uint64_t key[2];      /* XXH3-128 of the raw block; key[1] == 0 && key[0] == 0: empty */
+    uint64_t hash;        /* XXH3-64 of the normalised text */
+    uint64_t text_off;    /* spill stream offset of the normalised text, or UINT64_MAX */
+    uint32_t ntok;        /* tokens | SPILL_NOSPACE */
+    uint32_t nlen;        /* bytes of normalised text */
+    uint32_t invalid;     /* invalid UTF-8 sequences replaced */
+    uint32_t pad;
+};
 
 struct spill_loc {
     uint64_t off;
@@ -294,6 +312,7 @@ struct worker {
     size_t cap_blocks;
     nd_buf spillbuf;
     uint64_t spill_off;
+    struct bcache_slot *bcache; /* ND_BCACHE_SLOTS */
     struct doc_tmp *docs;
     size_t n_docs, cap_docs;
     struct arena arena;
@@ -557,29 +576,87 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     for (size_t i = 0; i < w->blocks.n; i++) {
         const char *bt = w->blocks.text.p + w->blocks.v[i].off;
         uint32_t bl = w->blocks.v[i].len;
-        size_t start = w->nbuf.len;
-        w->toks.n = 0;
-        nd_norm_stats st = {0};
-        if ((rc = nd_norm_block(w->norm, bt, bl, &w->nbuf, &w->toks, &st)))
-            return rc;
-        invalid += st.invalid_utf8;
-        if (w->toks.n == 0)
-            continue;
-        uint32_t nlen = (uint32_t)(w->nbuf.len - start);
-        w->hashes[kept] = XXH3_64bits(w->nbuf.p + start, nlen);
+        XXH128_hash_t bkey = XXH3_128bits(bt, bl);
+        struct bcache_slot *cs = &w->bcache[bkey.low64 & (ND_BCACHE_SLOTS - 1)];
+        uint32_t ntok, nlen;
+        if (cs->key[0] == bkey.low64 && cs->key[1] == bkey.high64 && (bkey.low64 | bkey.high64)) {
+            invalid += cs->invalid;
+            ntok = cs->ntok;
+            nlen = cs->nlen;
+            if (ntok == 0)
+                continue;
+            w->hashes[kept] = cs->hash;
+            /* A reference is only worth it for text longer than itself, and only valid
+             * while the earlier copy lies in spill memory. */
+            if (nlen > 8 && cs->text_off != UINT64_MAX) {
+                uint32_t hdr[2] = {ntok, nlen | SPILL_REF};
+                if ((rc = nd_buf_append(&w->spillbuf, &cs->hash, 8)) ||
+                    (rc = nd_buf_append(&w->spillbuf, hdr, sizeof hdr)) ||
+                    (rc = nd_buf_append(&w->spillbuf, &cs->text_off, 8)))
+                    return rc;
+            } else {
+                uint32_t hdr[2] = {ntok, nlen};
+                const char *src = NULL;
+                if ((rc = nd_buf_reserve(&w->spillbuf, 16 + (size_t)nlen)))
+                    return rc;
+                if (cs->text_off == UINT64_MAX)
+                    ;
+                else if (cs->text_off >= w->spill_off) /* earlier in this document */
+                    src = w->spillbuf.p + (cs->text_off - w->spill_off);
+                else
+                    src = run->priv->spill_mem[w->id].p + cs->text_off;
+                if (!src) { /* not in memory: normalise again (rare: a spill beyond memory) */
+                    size_t start = w->nbuf.len;
+                    w->toks.n = 0;
+                    nd_norm_stats st = {0};
+                    if ((rc = nd_norm_block(w->norm, bt, bl, &w->nbuf, &w->toks, &st)))
+                        return rc;
+                    src = w->nbuf.p + start;
+                }
+                if ((rc = nd_buf_append(&w->spillbuf, &cs->hash, 8)) ||
+                    (rc = nd_buf_append(&w->spillbuf, hdr, sizeof hdr)) ||
+                    (rc = nd_buf_append(&w->spillbuf, src, nlen)))
+                    return rc;
+            }
+        } else {
+            size_t start = w->nbuf.len;
+            w->toks.n = 0;
+            nd_norm_stats st = {0};
+            if ((rc = nd_norm_block(w->norm, bt, bl, &w->nbuf, &w->toks, &st)))
+                return rc;
+            invalid += st.invalid_utf8;
+            cs->key[0] = bkey.low64;
+            cs->key[1] = bkey.high64;
+            cs->invalid = (uint32_t)st.invalid_utf8;
+            cs->ntok = 0;
+            cs->nlen = 0;
+            cs->text_off = UINT64_MAX;
+            if (w->toks.n == 0)
+                continue;
+            nlen = (uint32_t)(w->nbuf.len - start);
+            uint32_t ns = 0;
+            for (size_t k = 0; k < w->toks.n; k++)
+                ns |= w->toks.v[k].flags & ND_TOK_NOSPACE;
+            ntok = (uint32_t)w->toks.n | (ns ? SPILL_NOSPACE : 0);
+            w->hashes[kept] = XXH3_64bits(w->nbuf.p + start, nlen);
+            /* spill record: hash, tokens (and whether one is ND_TOK_NOSPACE), bytes, text */
+            uint32_t hdr[2] = {ntok, nlen};
+            if ((rc = nd_buf_append(&w->spillbuf, &w->hashes[kept], 8)) ||
+                (rc = nd_buf_append(&w->spillbuf, hdr, sizeof hdr)))
+                return rc;
+            uint64_t text_off = w->spill_off + w->spillbuf.len;
+            if ((rc = nd_buf_append(&w->spillbuf, w->nbuf.p + start, nlen)))
+                return rc;
+            cs->hash = w->hashes[kept];
+            cs->ntok = ntok;
+            cs->nlen = nlen;
+            if (text_off + nlen <= run->priv->spill_limit)
+                cs->text_off = text_off;
+        }
         w->texts[kept] = bt;
         w->lens[kept] = bl;
-        w->ntoks[kept] = (uint32_t)w->toks.n;
-        total_tokens += (uint32_t)w->toks.n;
-        /* spill record: hash, tokens (and whether one is ND_TOK_NOSPACE), bytes, text */
-        uint32_t ns = 0;
-        for (size_t k = 0; k < w->toks.n; k++)
-            ns |= w->toks.v[k].flags & ND_TOK_NOSPACE;
-        uint32_t hdr[2] = {(uint32_t)w->toks.n | (ns ? SPILL_NOSPACE : 0), nlen};
-        if ((rc = nd_buf_append(&w->spillbuf, &w->hashes[kept], 8)) ||
-            (rc = nd_buf_append(&w->spillbuf, hdr, sizeof hdr)) ||
-            (rc = nd_buf_append(&w->spillbuf, w->nbuf.p + start, nlen)))
-            return rc;
+        w->ntoks[kept] = ntok & ~SPILL_NOSPACE;
+        total_tokens += ntok & ~SPILL_NOSPACE;
         kept++;
     }
     d->rec.n_blocks = (uint32_t)kept;
@@ -698,7 +775,15 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
         memcpy(&h, p, 8);
         memcpy(hdr, p + 8, 8);
         const char *text = p + 16;
-        p = text + hdr[1];
+        if (hdr[1] & SPILL_REF) {
+            uint64_t at;
+            memcpy(&at, text, 8);
+            p = text + 8;
+            hdr[1] &= ~SPILL_REF;
+            text = pv->spill_mem[sp->thread].p + at;
+        } else {
+            p = text + hdr[1];
+        }
         int nospace = (hdr[0] & SPILL_NOSPACE) != 0;
         hdr[0] &= ~SPILL_NOSPACE;
         full = XXH3_64bits_withSeed(&h, 8, full);
@@ -806,6 +891,7 @@ static void worker_release(struct worker *w)
     free(w->hashes);
     nd_toks_free(&w->toks);
     nd_buf_free(&w->nbuf);
+    free(w->bcache);
     nd_norm_free(w->norm);
     nd_blocks_free(&w->blocks);
 }
@@ -1145,6 +1231,10 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
         nd_blocks_init(&ws[i].blocks);
         if ((rc = nd_norm_new(&ws[i].norm)))
             goto out_fail;
+        if (!(ws[i].bcache = calloc(ND_BCACHE_SLOTS, sizeof *ws[i].bcache))) {
+            rc = nd_fail(ND_ENOMEM, "out of memory");
+            goto out_fail;
+        }
     }
 
     pv->t0 = now_seconds();

@@ -263,11 +263,46 @@ static void test_spill_to_file_same_result(void **state)
     rm_rf(dir);
 }
 
+/* Blocks seen before in a thread are spilled as a reference to their first copy; with
+ * a spill memory too small to hold any reference, every block is spilled in full. On
+ * the bundled sample (its boilerplate repeats on every page of a site) both give the
+ * same clusters and boilerplate, stripped and kept. */
+static void test_spill_references_same_result(void **state)
+{
+    (void)state;
+    char crawl[1100];
+    snprintf(crawl, sizeof crawl, "%s/corpora/sample", ND_SOURCE_DIR);
+    const char *modes[] = {NULL, "--keep-boilerplate"};
+    for (size_t m = 0; m < 2; m++) {
+        char out[2][2][1100];
+        for (int k = 0; k < 2; k++) {
+            snprintf(out[k][0], sizeof out[k][0], "/tmp/nd-cli-ref-%d-%d.clusters.jsonl", (int)getpid(), k);
+            snprintf(out[k][1], sizeof out[k][1], "/tmp/nd-cli-ref-%d-%d.boiler.jsonl", (int)getpid(), k);
+            const char *args[] = {"report", crawl, "--threads", "1", "--clusters", out[k][0],
+                                  "--boilerplate", out[k][1], modes[m], NULL};
+            struct result r = run_env(k ? "NEARDUP_SPILL_MEM=64" : NULL, args);
+            if (r.code != 0)
+                fail_msg("exit %d: %s", r.code, r.err);
+            result_free(&r);
+        }
+        for (int f = 0; f < 2; f++) {
+            char *a = slurp(out[0][f]), *b = slurp(out[1][f]);
+            assert_true(strlen(a) > 100);
+            assert_string_equal(a, b);
+            free(a);
+            free(b);
+            unlink(out[0][f]);
+            unlink(out[1][f]);
+        }
+    }
+}
+
 int main(void)
 {
     cli_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_version_usage),
+        cmocka_unit_test(test_spill_references_same_result),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_plugins_listing),
         cmocka_unit_test(test_report_exact_clusters_jsonl),
