@@ -58,17 +58,38 @@ const char *nd_sniff_binary(const char *p, size_t n)
         if (n >= magics[i].at + magics[i].len &&
             memcmp(p + magics[i].at, magics[i].magic, magics[i].len) == 0)
             return magics[i].name;
-    size_t m = n < ND_SNIFF_BYTES ? n : ND_SNIFF_BYTES, ctrl = 0;
-    if (memchr(p, 0, m))
-        return "NUL bytes";
+    size_t m = n < ND_SNIFF_BYTES ? n : ND_SNIFF_BYTES, ctrl = 0, i = 0;
+    int nul = 0;
     /* Control bytes that text does not hold (tab, newlines, form feed, ESC do occur). */
     static const unsigned char ctl[256] = {
-        [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1, [14] = 1,
-        [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1, [21] = 1, [22] = 1,
-        [23] = 1, [24] = 1, [25] = 1, [26] = 1, [28] = 1, [29] = 1, [30] = 1, [31] = 1,
-        [127] = 1};
-    for (size_t i = 0; i < m; i++)
-        ctrl += ctl[(unsigned char)p[i]];
+        [0] = 2, [1] = 1, [2] = 1, [3] = 1, [4] = 1, [5] = 1, [6] = 1, [7] = 1, [8] = 1,
+        [14] = 1, [15] = 1, [16] = 1, [17] = 1, [18] = 1, [19] = 1, [20] = 1, [21] = 1,
+        [22] = 1, [23] = 1, [24] = 1, [25] = 1, [26] = 1, [28] = 1, [29] = 1, [30] = 1,
+        [31] = 1, [127] = 1};
+    /* Eight bytes at a time: only a word holding a byte below 0x20 or a DEL is looked
+     * at byte by byte (text has a newline every line, so most words are not). */
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    for (; i + 8 <= m; i += 8) {
+        uint64_t x;
+        memcpy(&x, p + i, 8);
+        uint64_t low = (x - ones * 0x20) & ~x & high;       /* some byte < 0x20 */
+        uint64_t y = x ^ (ones * 0x7f);
+        uint64_t del = (y - ones) & ~y & high;              /* some byte == 0x7f */
+        if (!(low | del))
+            continue;
+        for (size_t k = 0; k < 8; k++) {
+            unsigned char c = ctl[(unsigned char)p[i + k]];
+            nul |= c >> 1;
+            ctrl += c & 1;
+        }
+    }
+    for (; i < m; i++) {
+        unsigned char c = ctl[(unsigned char)p[i]];
+        nul |= c >> 1;
+        ctrl += c & 1;
+    }
+    if (nul)
+        return "NUL bytes";
     return ctrl * 10 > m ? "control bytes" : NULL;
 }
 
