@@ -24,11 +24,12 @@ static const char *const fmt_names[] = {"tree", "jsonl", "warc"};
 static const char *const keep_names[] = {"earliest", "first", "longest"};
 
 /* zlib on 4.6 MB of news text and changelogs (one core): level 1 ran at 130 MB/s to
- * 31% of the input, level 3 at 88 MB/s to 28%, level 6 at 34 MB/s to 25%. Members are
- * now whole buffers through libdeflate: on the 10k crawl's documents.jsonl (53 MB, one
- * core, pieces of 400 KB) level 1 ran at 171 MB/s to 30.1%, level 2 at 101 MB/s to
- * 29.3%, level 5 at 63 MB/s to 28.4% (zlib level 1: 89 MB/s to 33.4%). Level 1 is still
- * most of the writing time, so it stays the default. */
+ * 31% of the input, level 3 at 88 MB/s to 28%, level 6 at 34 MB/s to 25%. libdeflate
+ * on the 10k crawl's documents.jsonl (53 MB, one core, pieces of 400 KB): level 1 at
+ * 171 MB/s to 30.1%, level 2 at 101 MB/s to 29.3%, level 5 at 63 MB/s to 28.4% (zlib
+ * level 1: 89 MB/s to 33.4%). It was still half of the writing time, so levels 1-3 are
+ * now ISA-L's igzip (see nd_gzip in archive.c): about 1.9x libdeflate level 1 on
+ * pieces, 1.6x on single documents, for 2-7% more bytes. Level 1 stays the default. */
 #define DEFAULT_GZIP_LEVEL 1
 
 /* The kept documents are cut into pieces of PIECE_DOCS (fewer once their decoded bytes
@@ -76,7 +77,9 @@ static const char clean_help[] =
     "  --strip-boilerplate    drop the site's learned boilerplate blocks from the kept\n"
     "                         text; with --format warc the stripped text is added as a\n"
     "                         conversion record (WARC-Refers-To the original) after it\n"
-    "  --gzip-level N         0-9 (default 1: measured fastest for a small size cost)\n"
+    "  --gzip-level N         0-9 (default 1: measured fastest for a small size cost);\n"
+    "                         1-3 use ISA-L igzip, 4-9 libdeflate (smaller, slower),\n"
+    "                         0 stores the text uncompressed inside gzip members\n"
     "  --dry-run              analyse and print the plan (counts, uncompressed bytes per\n"
     "                         format, DST); write nothing at all\n\n"
     "Manifest: DST/manifest.jsonl, one line per input document in report order (path,\n"
@@ -885,6 +888,13 @@ static void human_bytes(char *s, size_t n, uint64_t v)
         snprintf(s, n, "%llu bytes", (unsigned long long)v);
 }
 
+static double clock_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* Everything after the analysis. Returns an exit code. */
 static int clean_write(struct clean *c, const char *dst)
 {
@@ -946,6 +956,7 @@ static int clean_write(struct clean *c, const char *dst)
         if (!rc)
             rc = nd_archive_open(c->ar, c->name.p, &c->out);
     }
+    double t0 = clock_now();
     if (!rc)
         rc = write_all(c);
     if (c->out) {
@@ -958,6 +969,7 @@ static int clean_write(struct clean *c, const char *dst)
     /* The manifest last: a temporary folder left by SIGKILL never holds one. */
     if (!rc)
         rc = write_manifest(c, &mbytes);
+    double t_write = clock_now() - t0;
     if (!rc && nd_archive_signal())
         rc = nd_fail(ND_EINTR, "interrupted by signal %d", nd_archive_signal());
     uint64_t bytes = nd_archive_bytes(c->ar);
@@ -968,7 +980,9 @@ static int clean_write(struct clean *c, const char *dst)
         c->ar = NULL;
         return sig ? 128 + sig : ND_EXIT_FAIL;
     }
+    t0 = clock_now();
     rc = nd_archive_commit(c->ar);
+    double t_sync = clock_now() - t0;
     c->ar = NULL;
     if (rc) {
         nd_cli_error("%s; nothing was written to %s", nd_errmsg(), dst);
@@ -977,9 +991,11 @@ static int clean_write(struct clean *c, const char *dst)
     char bs[32];
     human_bytes(bs, sizeof bs, bytes);
     printf("clean: %zu documents read: %zu kept, %zu duplicates dropped, %zu skipped\n"
-           "  wrote %s to %s (--format %s, --keep %s%s), manifest %s/manifest.jsonl\n",
+           "  wrote %s to %s (--format %s, --keep %s%s), manifest %s/manifest.jsonl\n"
+           "  analysis %.2f s, writing %.2f s, syncing to disk %.2f s\n",
            run->n_docs, c->n_kept, c->n_dup, c->n_skip, bs, dst, fmt_names[c->format],
-           keep_names[c->keep], c->strip ? ", --strip-boilerplate" : "", dst);
+           keep_names[c->keep], c->strip ? ", --strip-boilerplate" : "", dst,
+           run->seconds[0] + run->seconds[1] + run->seconds[2], t_write, t_sync);
     nd_buf sum = ND_BUF_INIT;
     if (nd_problems_summary(run->problems, &sum) == ND_OK && sum.len)
         printf("  %s\n", sum.p);
