@@ -1,10 +1,12 @@
 /* Block storage (nd_blocks_*) and plain-text extraction: a block per non-empty line.
- * Whitespace is collapsed while copying, in one branch-free pass, so a block costs one
+ * Whitespace is collapsed while copying (collapse.h), in one pass, so a block costs one
  * read of its bytes whatever its length. HTML extraction lives in html.c. */
 #include "extract.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+#include "collapse.h"
 
 void nd_blocks_init(nd_blocks *b)
 {
@@ -26,11 +28,6 @@ void nd_blocks_free(nd_blocks *b)
     nd_blocks_init(b);
 }
 
-/* 1 for the ASCII whitespace HTML and text files separate words with. */
-static const unsigned char is_space[256] = {
-    ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
-};
-
 /* Append s[0..len) to the block being built at b->text[start..), collapsing whitespace
  * runs to one space and dropping leading ones; then close the block (trailing space
  * trimmed, '\n' after it). An empty result leaves b as it was. */
@@ -40,16 +37,8 @@ static int add_collapsed(nd_blocks *b, const char *s, size_t len)
     if (rc)
         return rc;
     size_t start = b->text.len;
-    char *w = b->text.p + start;
     unsigned prev = 1;   /* "after a space": drops leading whitespace */
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        unsigned sp = is_space[c];
-        *w = sp ? ' ' : (char)c;
-        w += !(sp & prev);
-        prev = sp;
-    }
-    size_t end = (size_t)(w - b->text.p);
+    size_t end = start + nd_collapse(b->text.p + start, s, len, &prev, 0);
     if (end > start && b->text.p[end - 1] == ' ')
         end--;
     if (end == start) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collapse.h"
 #include "html_entities.h"
 
 /* Byte classes: what the tokenizer states below branch on. */
@@ -15,11 +16,6 @@ enum { C_OTHER = 0, C_WS, C_SLASH, C_GT, C_EQ, C_QUOT };
 static const unsigned char cls[256] = {
     ['\t'] = C_WS, ['\n'] = C_WS, ['\f'] = C_WS, ['\r'] = C_WS, [' '] = C_WS,
     ['/'] = C_SLASH, ['>'] = C_GT, ['='] = C_EQ, ['"'] = C_QUOT, ['\''] = C_QUOT,
-};
-
-/* ASCII whitespace as text sees it (\v too: it separates words in crawled text). */
-static const unsigned char is_space[256] = {
-    ['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1,
 };
 
 static int is_alpha(unsigned char ch)
@@ -298,24 +294,14 @@ static const char *next_amp(struct ctx *c, const char *from)
 }
 
 /* Append text to the sink, collapsing whitespace runs (across calls) and dropping NUL
- * as the tree builder does; branch-free per byte. */
+ * as the tree builder does. */
 static int emit(struct ctx *c, const char *s, size_t n)
 {
     nd_buf *b = c->sink;
     int rc = nd_buf_reserve(b, n);
     if (rc)
         return rc;
-    char *w = b->p + b->len;
-    unsigned prev = c->sp;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        unsigned sp = is_space[ch], nul = ch == 0;
-        *w = sp ? ' ' : (char)ch;
-        w += !(sp & prev) & !nul;
-        prev = sp | (prev & nul);
-    }
-    c->sp = prev;
-    b->len = (size_t)(w - b->p);
+    b->len += nd_collapse(b->p + b->len, s, n, &c->sp, 1);
     b->p[b->len] = '\0';
     return ND_OK;
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "collapse.h"
 #include "extract.h"
 #include "html_entities.h"
 
@@ -489,10 +490,55 @@ static void test_fuzz_seeds(void **state)
     assert_true(seen >= 5);
 }
 
+/* nd_collapse (eight bytes at a time where it can) against the byte-by-byte rule, on
+ * random mixes of letters, UTF-8, single and repeated spaces, tabs, newlines and NULs,
+ * at every alignment and with either state carried in. */
+static size_t collapse_ref(char *w, const char *s, size_t n, unsigned *prev, int drop_nul)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int sp = c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+        if (drop_nul && c == 0)
+            continue;
+        if (sp && *prev)
+            continue;
+        w[k++] = sp ? ' ' : (char)c;
+        *prev = (unsigned)sp;
+    }
+    return k;
+}
+
+static void test_collapse_fast_path(void **state)
+{
+    (void)state;
+    static const char alphabet[] = "abcdefgh   \t\n\r\v\f\0\xc3\xa0xyz";
+    char in[300], a[300], b[300];
+    uint64_t r = 0x9E3779B97F4A7C15ull;
+    for (int round = 0; round < 20000; round++) {
+        size_t n = (size_t)round % 97;
+        for (size_t i = 0; i < n; i++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            /* mostly words and single spaces, sometimes anything */
+            in[i] = (r & 7) ? (r >> 8) % 6 ? (char)('a' + (r >> 16) % 26) : ' '
+                            : alphabet[(r >> 24) % (sizeof alphabet - 1)];
+        }
+        for (int drop = 0; drop < 2; drop++) {
+            unsigned pa = (unsigned)(round & 1), pb = pa;
+            size_t la = nd_collapse(a, in, n, &pa, drop);
+            size_t lb = collapse_ref(b, in, n, &pb, drop);
+            assert_int_equal(la, lb);
+            assert_memory_equal(a, b, la);
+            assert_int_equal(pa, pb);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_realistic_page),
+        cmocka_unit_test(test_collapse_fast_path),
         cmocka_unit_test(test_dropped_elements),
         cmocka_unit_test(test_blocks_and_inline),
         cmocka_unit_test(test_malformed),
