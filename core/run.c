@@ -661,6 +661,10 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     }
     d->rec.n_blocks = (uint32_t)kept;
     d->rec.n_tokens = total_tokens;
+    /* Every byte >= 0x80 of every block went through the normaliser's decoder (or a
+     * cached block with its count): none invalid means the extracted text is valid. */
+    if (invalid)
+        d->rec.flags |= ND_DOC_BADUTF8;
     if (invalid)
         nd_problem(run->problems, ND_NOTE, raw->path, "invalid UTF-8",
                    "%zu invalid UTF-8 sequence%s replaced%s%s", invalid, invalid == 1 ? "" : "s",

@@ -48,6 +48,7 @@ void nd_run_opts_release(nd_run_opts *o);
 #define ND_DOC_FALLBACK  0x10u  /* too short for the method: exact-hash fallback */
 #define ND_DOC_HTML      0x20u
 #define ND_DOC_WARC      0x40u
+#define ND_DOC_BADUTF8   0x80u  /* its extracted text held invalid UTF-8 when read */
 
 typedef struct nd_docrec {
     uint32_t file;             /* index into run->files */

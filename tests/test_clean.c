@@ -599,6 +599,53 @@ static void test_failed_write_leaves_nothing(void **state)
     sh("rm -rf '%s' '%s'", dst, src);
 }
 
+/* Text is written as valid UTF-8: invalid bytes become U+FFFD, valid text is written
+ * as extracted (the writer trusts what pass 1 found for the same bytes). */
+static void test_invalid_utf8_replaced(void **state)
+{
+    (void)state;
+    char src[64], d1[200], p[1300];
+    strcpy(src, "/tmp/nd-clean-utf8-XXXXXX");
+    assert_non_null(mkdtemp(src));
+    write_file(src, "s/bad.txt", "Caf\xE9 opens at nine on the corner of the old market square\n"
+                                 "Surrogate \xED\xA0\x80 and overlong \xC0\xAF bytes in one line\n");
+    write_file(src, "s/good.txt", "Ph\xE1\xBB\x91 c\xE1\xBB\x95 H\xC3\xA0 N\xE1\xBB\x99i "
+                                  "has narrow streets named after the crafts once sold there\n");
+    const char *formats[] = {"tree", "jsonl"};
+    for (size_t f = 0; f < 2; f++) {
+        out_path(d1, sizeof d1, src, "u");
+        expect_ok(run_nd((const char *[]){"clean", src, "--out", d1, "--format", formats[f], "-q", NULL}));
+        struct result r = run_nd((const char *[]){"verify", d1, NULL});
+        if (r.code != 0)
+            fail_msg("verify %s: %s%s", formats[f], r.out, r.err);
+        result_free(&r);
+        if (f == 0) {
+            snprintf(p, sizeof p, "%s/s/bad.txt.txt.gz", d1);
+            char *bad = gunzip(p);
+            assert_non_null(bad);
+            assert_string_equal(bad, "Caf\xEF\xBF\xBD opens at nine on the corner of the old market square\n"
+                                     "Surrogate \xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD and overlong "
+                                     "\xEF\xBF\xBD\xEF\xBF\xBD bytes in one line");
+            free(bad);
+            snprintf(p, sizeof p, "%s/s/good.txt.txt.gz", d1);
+            char *good = gunzip(p);
+            assert_non_null(good);
+            assert_string_equal(good, "Ph\xE1\xBB\x91 c\xE1\xBB\x95 H\xC3\xA0 N\xE1\xBB\x99i "
+                                      "has narrow streets named after the crafts once sold there");
+            free(good);
+        } else {
+            snprintf(p, sizeof p, "%s/documents.jsonl.gz", d1);
+            char *all = gunzip(p);
+            assert_non_null(all);
+            assert_non_null(strstr(all, "Caf\xEF\xBF\xBD opens"));
+            assert_null(strstr(all, "\xE9 opens"));
+            free(all);
+        }
+        sh("rm -rf '%s'", d1);
+    }
+    sh("rm -rf '%s'", src);
+}
+
 /* A generated crawl (text, HTML, gzip, WARC files; syndicated copies). Run with
  * ND_TEST_PIECE_DOCS=3 (pieces of 3 kept documents, a window of one piece a thread), it
  * gives both writing threads many pieces and makes them wait for each other. */
@@ -740,6 +787,7 @@ int main(void)
         cmocka_unit_test(test_tree_end_to_end),
         cmocka_unit_test(test_formats_and_strip),
         cmocka_unit_test(test_keep_policies),
+        cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_refusals_and_src_untouched),
         cmocka_unit_test(test_failed_write_leaves_nothing),
         cmocka_unit_test(test_threads_identical),
