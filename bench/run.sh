@@ -205,24 +205,32 @@ limits_table() {
 }
 
 # clean must cost at most 1.5x a report of the same crawl (same method and threads).
+# Each clean is paired with a report run just before it, so that both see the same load
+# (on this shared machine a report's wall time drifts by a fifth between minutes), and
+# CPU seconds are compared beside wall seconds: they do not depend on the load.
 # Each output goes to its own folder, removed only after the last clean: on ext4,
 # creating files just after deleting a large tree (the inode table still dirty) made the
 # writing of the large tree 3x slower, a cost of the benchmark and not of clean.
 clean_rows() {
-    local crawl=$1 t=${THREADS[-1]}
-    local rep=${WALL[$crawl-shingle-strip-$t]} fmt dst
+    local crawl=$1 t=${THREADS[-1]} fmt dst
     for fmt in tree jsonl warc; do
         dst="$OUT/clean-out/$crawl-$fmt"
-        say "clean $crawl --format $fmt"
-        local code=0 wall outb
+        say "report + clean $crawl --format $fmt"
+        local code=0 wall cpu rwall rcpu outb phases
+        "$B/bench/measure" "$ND" report "$CACHE/$crawl" --threads "$t" --no-progress \
+            > /dev/null 2> "$OUT/$crawl-clean-$fmt.report.err" || true
+        read -r _ rwall _ _ rcpu < <(grep '^measure:' "$OUT/$crawl-clean-$fmt.report.err" | tail -1)
         "$B/bench/measure" "$ND" clean "$CACHE/$crawl" --out "$dst" --format "$fmt" --threads "$t" \
             --no-progress > "$OUT/$crawl-clean-$fmt.txt" 2> "$OUT/$crawl-clean-$fmt.err" || code=$?
-        read -r _ wall _ _ < <(grep '^measure:' "$OUT/$crawl-clean-$fmt.err" | tail -1)
-        outb=$(du -sb "$dst" 2>/dev/null | cut -f1)
+        read -r _ wall _ _ cpu < <(grep '^measure:' "$OUT/$crawl-clean-$fmt.err" | tail -1)
+        phases=$(grep -o 'analysis [0-9.]* s, writing [0-9.]* s, syncing to disk [0-9.]* s' \
+            "$OUT/$crawl-clean-$fmt.txt" | sed 's/ s,/ \//g; s/syncing to disk/sync/; s/ s$//' || true)
+        outb=$(du -sb "$dst" 2>/dev/null | cut -f1 || true)
         [ "$code" = 0 ] || say "clean exited $code on $crawl $fmt: see $OUT/$crawl-clean-$fmt.err"
-        printf '| %s | %s | %.2f | %.2f | %s | %s |%s\n' "$crawl" "$fmt" "$wall" "$rep" \
-            "$(f %.2f "($rep > 0 ? $wall / $rep : 0)")" "$(f %.1f "${outb:-0} / 1e6")" \
-            "$([ "$code" = 0 ] || echo " exit $code |")"
+        printf '| %s | %s | %.2f | %.2f | %s | %s | %.1f | %.1f | %s | %s |%s\n' "$crawl" "$fmt" \
+            "$wall" "$rwall" "$(f %.2f "($rwall > 0 ? $wall / $rwall : 0)")" "${phases:--}" \
+            "$cpu" "$rcpu" "$(f %.2f "($rcpu > 0 ? $cpu / $rcpu : 0)")" \
+            "$(f %.1f "${outb:-0} / 1e6")" "$([ "$code" = 0 ] || echo " exit $code |")"
     done
 }
 
@@ -317,9 +325,12 @@ main() {
 
     echo "## clean vs report (target: clean <= 1.5x report)"
     echo
-    echo "| crawl | format | clean wall s | report wall s (shingle, stripping, ${THREADS[-1]} threads) | ratio | output MB |"
-    echo "|---|---|---|---|---|---|"
+    echo "Each clean right after a report of the same crawl (default method, ${THREADS[-1]} threads)."
+    echo
+    echo "| crawl | format | clean wall s | report wall s | wall ratio | clean: analysis / writing / sync s | clean CPU s | report CPU s | CPU ratio | output MB |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
     rm -rf "$OUT/clean-out" # left by an interrupted run only
+    mkdir -p "$OUT/clean-out"   # clean wants DST's parent to exist
     clean_rows small
     clean_rows large
     rm -rf "$OUT/clean-out"
