@@ -40,6 +40,10 @@ struct nd_archive {
     nd_buf known[KNOWN_DIRS]; /* folders of recent files, relative with '/': exist */
     unsigned next_known;
     _Atomic uint64_t bytes;
+    /* The temporary folder, open from its creation: syncfs reports the write-back
+     * errors of the file system since the descriptor was opened, so one opened only at
+     * commit would miss those of files the kernel wrote back during a long run. */
+    int tfd;
 };
 
 struct nd_afile {
@@ -212,6 +216,8 @@ static int fsync_path(const char *p, int dir)
 
 static void archive_free(nd_archive *a)
 {
+    if (a->tfd >= 0)
+        close(a->tfd);
     nd_buf_free(&a->dirs);
     nd_buf_free(&a->files);
     for (unsigned i = 0; i < KNOWN_DIRS; i++)
@@ -233,8 +239,10 @@ int nd_archive_begin(const char *dst, nd_archive **out)
 {
     *out = NULL;
     nd_archive *a = calloc(1, sizeof *a);
-    if (a)
+    if (a) {
         pthread_mutex_init(&a->mu, NULL);
+        a->tfd = -1;
+    }
     if (!a || !(a->dst = strdup(dst)) || !(a->parent = strdup(dst))) {
         if (a)
             archive_free(a);
@@ -272,6 +280,11 @@ int nd_archive_begin(const char *dst, nd_archive **out)
     mode_t um = umask(0);
     umask(um);
     chmod(a->tmp, 0777 & ~um);
+    if ((a->tfd = open(a->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        rc = nd_fail(ND_EIO, "cannot open %s: %s", a->tmp, strerror(errno));
+        nd_archive_abort(a);
+        return rc;
+    }
     fail_at = env_long("ND_TEST_FAIL_WRITE");
     pause_at = env_long("ND_TEST_PAUSE_WRITE");
     atomic_store(&writes, 0);
@@ -300,14 +313,11 @@ int nd_archive_commit(nd_archive *a)
     /* One syncfs writes every file back in one journal commit, and reports write-back
      * errors (Linux 5.8+); an fsync per file cost a commit each. Where syncfs is
      * missing, each file is fsynced. */
-    int tfd = open(a->tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC), synced = 0;
-    if (tfd >= 0) {
-        if (syncfs(tfd) == 0)
-            synced = 1;
-        else if (errno != ENOSYS)
-            rc = nd_fail(ND_EIO, "cannot sync %s: %s", a->tmp, strerror(errno));
-        close(tfd);
-    }
+    int synced = 0;
+    if (syncfs(a->tfd) == 0)
+        synced = 1;
+    else if (errno != ENOSYS)
+        rc = nd_fail(ND_EIO, "cannot sync %s: %s", a->tmp, strerror(errno));
     for (size_t off = 0; !rc && !synced && off < a->files.len; off += strlen(a->files.p + off) + 1) {
         nd_buf_clear(&p);
         if (!(rc = nd_buf_printf(&p, "%s/%s", a->tmp, a->files.p + off)))
