@@ -284,6 +284,9 @@ int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts
                  nd_problems *pr, nd_doc_fn fn, void *ctx)
 {
     size_t cap = opts && opts->max_doc_bytes ? opts->max_doc_bytes : ND_DEFAULT_MAX_DOC_BYTES;
+    uint64_t *size_out = opts ? opts->file_size : NULL;
+    if (size_out)
+        *size_out = 0;
     char why[160];
     int fd = open_in(root, relpath, why, sizeof why);
     if (fd == ND_ENOMEM)
@@ -298,6 +301,8 @@ int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts
         return unreadable(relpath, pr, fn, ctx,
                           S_ISDIR(st.st_mode) ? "is a directory" : err ? strerror(err) : "not a regular file");
     }
+    if (size_out)
+        *size_out = (uint64_t)st.st_size;
     /* O_NONBLOCK was only there so that a FIFO never blocks the open; it does nothing to
      * reads of a regular file, so it stays (two system calls a file saved). */
 

@@ -12,7 +12,8 @@
 /* ---- walker ---- */
 typedef struct nd_filelist {
     char **paths;       /* relative to the root, '/'-separated, sorted bytewise */
-    uint64_t *sizes;    /* bytes on disk, same order */
+    uint64_t *sizes;    /* bytes on disk, same order; ND_SIZE_UNKNOWN without
+                           ND_WALK_SIZES (nd_read_opts.file_size tells it then) */
     size_t n, cap;
 } nd_filelist;
 
@@ -21,7 +22,9 @@ typedef struct nd_filelist {
  * once each (device+inode), so loops end. Unreadable directories are reported and
  * skipped. root may also be a single file (the list then holds its base name).
  * Returns 0, or negative when root itself cannot be read (message via nd_errmsg). */
-int nd_walk(const char *root, nd_filelist *out, nd_problems *pr);
+#define ND_WALK_SIZES 1u          /* stat every file for its size (for a progress ETA) */
+#define ND_SIZE_UNKNOWN UINT64_MAX
+int nd_walk(const char *root, unsigned flags, nd_filelist *out, nd_problems *pr);
 void nd_filelist_free(nd_filelist *l);
 
 /* ---- reader ---- */
@@ -61,6 +64,8 @@ typedef int (*nd_doc_fn)(void *ctx, const nd_rawdoc *doc);
 typedef struct nd_read_opts {
     size_t max_doc_bytes;      /* cap on one document's decoded body; larger ones are
                                   truncated (ND_RAW_TRUNCATED) and reported. 0: default */
+    uint64_t *file_size;       /* if not NULL: set to the file's size on disk, 0 when it
+                                  could not be opened */
 } nd_read_opts;
 
 #define ND_DEFAULT_MAX_DOC_BYTES (32u << 20)

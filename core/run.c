@@ -691,7 +691,8 @@ static void *pass1_main(void *arg)
     struct worker *w = arg;
     nd_run *run = w->run;
     struct nd_run_priv *pv = run->priv;
-    nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes};
+    uint64_t size = 0;
+    nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes, .file_size = &size};
     for (;;) {
         size_t i = atomic_fetch_add(&pv->next, 1);
         if (i >= run->files.n || w->rc)
@@ -702,7 +703,7 @@ static void *pass1_main(void *arg)
             worker_fail(w, rc);
             break;
         }
-        uint64_t b = atomic_fetch_add(&pv->bytes_done, run->files.sizes[i]) + run->files.sizes[i];
+        uint64_t b = atomic_fetch_add(&pv->bytes_done, size) + size;
         size_t done = atomic_fetch_add(&pv->items_done, 1) + 1;
         progress(run, "reading", done, run->files.n, b, run->file_bytes, 0);
     }
@@ -1210,9 +1211,12 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
     nd_boiler_opts_default(&bo);
     if ((rc = nd_boiler_new(&bo, &run->boiler)))
         goto out_fail;
-    if ((rc = nd_walk(opts->root, &run->files, run->problems)))
+    /* Sizes up front only for the progress line's ETA; else the reader's fstat
+     * counts them. */
+    if ((rc = nd_walk(opts->root, opts->progress ? ND_WALK_SIZES : 0, &run->files,
+                      run->problems)))
         goto out_fail;
-    for (size_t i = 0; i < run->files.n; i++)
+    for (size_t i = 0; opts->progress && i < run->files.n; i++)
         run->file_bytes += run->files.sizes[i];
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1244,6 +1248,7 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
     pv->t0 = now_seconds();
     if ((rc = run_workers(ws, nt, pass1_main)))
         goto out_fail;
+    run->file_bytes = pv->bytes_done;
     progress(run, "reading", run->files.n, run->files.n, pv->bytes_done, run->file_bytes, 1);
     for (unsigned i = 0; i < nt; i++)
         if (pv->spills[i] && fflush(pv->spills[i]) != 0) {

@@ -21,6 +21,7 @@ struct dirkey {
 struct walk {
     nd_filelist *out;
     nd_problems *pr;
+    int sizes;              /* stat regular files for their size (ND_WALK_SIZES) */
     nd_buf full;            /* root/rel of the entry being looked at */
     size_t root_len;        /* full.p[0..root_len) is "root/" */
     struct dirkey *seen;    /* open-addressing set of directories entered */
@@ -87,15 +88,22 @@ static int add_file(nd_filelist *l, const char *rel, uint64_t size)
     return ND_OK;
 }
 
+/* A directory entry and the type readdir gave for it (DT_UNKNOWN on file systems
+ * that do not say): a regular file or a folder it names needs no stat of its own. */
+struct name {
+    char *s;
+    unsigned char type;
+};
+
 static int cmp_name(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(((const struct name *)a)->s, ((const struct name *)b)->s);
 }
 
-static void free_names(char **names, size_t n)
+static void free_names(struct name *names, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        free(names[i]);
+        free(names[i].s);
     free(names);
 }
 
@@ -111,7 +119,7 @@ static int walk_dir(struct walk *w)
     }
     /* Names are read first and the directory closed, so deep trees do not hold one
      * open descriptor per level. */
-    char **names = NULL;
+    struct name *names = NULL;
     size_t n = 0, cap = 0;
     int rc = ND_OK;
     struct dirent *e;
@@ -121,7 +129,7 @@ static int walk_dir(struct walk *w)
             continue;
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 32;
-            char **nn = realloc(names, nc * sizeof *nn);
+            struct name *nn = realloc(names, nc * sizeof *nn);
             if (!nn) {
                 rc = nd_fail(ND_ENOMEM, "out of memory");
                 break;
@@ -129,11 +137,11 @@ static int walk_dir(struct walk *w)
             names = nn;
             cap = nc;
         }
-        if (!(names[n] = strdup(e->d_name))) {
+        if (!(names[n].s = strdup(e->d_name))) {
             rc = nd_fail(ND_ENOMEM, "out of memory");
             break;
         }
-        n++;
+        names[n++].type = e->d_type;
     }
     closedir(d);
     if (rc) {
@@ -147,9 +155,18 @@ static int walk_dir(struct walk *w)
         w->full.len = dir_len;
         w->full.p[dir_len] = '\0';
         if ((dir_len > w->root_len && (rc = nd_buf_putc(&w->full, '/'))) ||
-            (rc = nd_buf_puts(&w->full, names[i])))
+            (rc = nd_buf_puts(&w->full, names[i].s)))
             break;
         rel = w->full.p + w->root_len;
+        /* One stat a file less: on a crawl of small pages it was a tenth of the
+         * walk's system time, and the reader stats what it opens anyway. */
+        if (names[i].type == DT_REG && !w->sizes) {
+            rc = add_file(w->out, rel, ND_SIZE_UNKNOWN);
+            continue;
+        }
+        if (names[i].type != DT_UNKNOWN && names[i].type != DT_REG &&
+            names[i].type != DT_DIR && names[i].type != DT_LNK)
+            continue; /* FIFOs, sockets and devices are not crawl content */
         struct stat st;
         if (stat(w->full.p, &st) != 0) {
             struct stat lst;
@@ -205,7 +222,7 @@ static int sort_list(nd_filelist *l)
     return ND_OK;
 }
 
-int nd_walk(const char *root, nd_filelist *out, nd_problems *pr)
+int nd_walk(const char *root, unsigned flags, nd_filelist *out, nd_problems *pr)
 {
     memset(out, 0, sizeof *out);
     struct stat st;
@@ -234,7 +251,8 @@ int nd_walk(const char *root, nd_filelist *out, nd_problems *pr)
         return nd_fail(ND_EIO, "cannot read %s: %s", root, strerror(errno));
     closedir(d);
 
-    struct walk w = {.out = out, .pr = pr, .full = ND_BUF_INIT};
+    struct walk w = {.out = out, .pr = pr, .sizes = (flags & ND_WALK_SIZES) != 0,
+                     .full = ND_BUF_INIT};
     int rc = nd_buf_puts(&w.full, root);
     if (!rc && w.full.len && w.full.p[w.full.len - 1] != '/')
         rc = nd_buf_putc(&w.full, '/');
