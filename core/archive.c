@@ -569,7 +569,9 @@ static int create_excl(nd_archive *a, const char *rel, char **path, int *fd)
     nd_buf_free(&p);
     if (rc)
         return rc;
-    *fd = open(*path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    /* Relative to the open temporary folder: the kernel walks rel only, not the
+     * folders above it again for every document. */
+    *fd = openat(a->tfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (*fd < 0)
         return errno == EEXIST ? nd_fail(ND_EEXIST, "two documents map to the output name %s", rel)
                                : nd_fail(ND_EIO, "cannot create %s: %s", *path, strerror(errno));
