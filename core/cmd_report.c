@@ -22,7 +22,8 @@ static const char report_help[] =
     "                         \"members\":[{\"path\",\"uri\",\"site\",\"similarity\",...}]}\n"
     "  --boilerplate FILE     write boilerplate blocks as JSON Lines (- for stdout):\n"
     "                         {\"text\",\"docs\",\"site\",\"share\"}\n"
-    "  --top N                clusters shown in full in the report (20)\n\n"
+    "  --top N                clusters shown in the report (20; the rest are counted)\n"
+    "  --members N            members listed for each of them (10; 0: all)\n\n"
     "Analysis:\n";
 
 static const char report_exit[] =
@@ -73,7 +74,7 @@ int nd_cmd_report(int argc, char **argv)
     nd_run_opts_default(&o);
     o.progress = isatty(STDERR_FILENO);
     const char *root = NULL, *clusters = NULL, *boiler = NULL;
-    size_t top = 20;
+    size_t top = 20, members = 10;
     int code = ND_EXIT_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -87,7 +88,7 @@ int nd_cmd_report(int argc, char **argv)
         if (r > 0)
             continue;
         if ((strcmp(a, "--clusters") == 0 || strcmp(a, "--boilerplate") == 0 ||
-             strcmp(a, "--top") == 0)) {
+             strcmp(a, "--top") == 0 || strcmp(a, "--members") == 0)) {
             if (i + 1 >= argc) {
                 nd_cli_error("option %s needs a value (see neardup report --help)", a);
                 goto out;
@@ -100,11 +101,11 @@ int nd_cmd_report(int argc, char **argv)
             else {
                 char *end;
                 long t = strtol(v, &end, 10);
-                if (*end || t < 0) {
-                    nd_cli_error("--top: \"%s\" is not a whole number", v);
+                if (!*v || *end || t < 0) {
+                    nd_cli_error("%s: \"%s\" is not a whole number", a, v);
                     goto out;
                 }
-                top = (size_t)t;
+                *(a[2] == 't' ? &top : &members) = (size_t)t;
             }
         } else if (a[0] == '-' && a[1]) {
             nd_cli_error("report: unknown option \"%s\" (see neardup report --help)", a);
@@ -140,7 +141,7 @@ int nd_cmd_report(int argc, char **argv)
     if (boiler && write_jsonl(boiler, run, &ix, 1))
         goto out_ix;
     FILE *human = (clusters && !strcmp(clusters, "-")) || (boiler && !strcmp(boiler, "-")) ? stderr : stdout;
-    if (nd_report_text(run, &ix, human, top) != ND_OK) {
+    if (nd_report_text(run, &ix, human, top, members) != ND_OK) {
         nd_cli_error("cannot write the report: %s", nd_errmsg());
         goto out_ix;
     }

@@ -165,19 +165,23 @@ static void print_doc(FILE *out, const nd_run *run, size_t d)
         fprintf(out, " <%s>", run->docs[d].uri);
 }
 
-int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, size_t top)
+int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, size_t top,
+                   size_t members)
 {
     const nd_cluster_out *co = &run->clusters;
-    size_t skipped = 0, partial = 0, empty = 0, tmpl = 0, fallback = 0, in_clusters = 0;
+    size_t empty = 0, tmpl = 0, fallback = 0, in_clusters = 0, unsigned_in = 0;
     size_t exact_docs = 0, exact_clusters = 0;
     for (size_t i = 0; i < run->n_docs; i++) {
         uint32_t f = run->docs[i].flags;
-        skipped += !!(f & ND_DOC_SKIPPED);
-        partial += !!(f & ND_DOC_PARTIAL);
-        empty += (f & (ND_DOC_EMPTY | ND_DOC_SKIPPED)) == ND_DOC_EMPTY;
-        tmpl += !!(f & ND_DOC_TEMPLATE);
-        fallback += !!(f & ND_DOC_FALLBACK);
+        /* Disjoint counts: a page all boilerplate is also template-only. */
+        int e = (f & (ND_DOC_EMPTY | ND_DOC_SKIPPED)) == ND_DOC_EMPTY;
+        int t = !e && (f & (ND_DOC_TEMPLATE | ND_DOC_SKIPPED)) == ND_DOC_TEMPLATE;
+        int fb = !e && !t && (f & ND_DOC_FALLBACK);
+        empty += e;
+        tmpl += t;
+        fallback += fb;
         in_clusters += co->cluster[i] >= 0;
+        unsigned_in += (e || t || fb) && co->cluster[i] >= 0;
     }
     for (size_t c = 0; c < co->n_clusters; c++) {
         size_t ex = 0;
@@ -201,18 +205,19 @@ int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, siz
             (double)run->file_bytes / 1e6, secs, run->threads,
             run->threads == 1 ? "" : "s", secs > 0 ? (double)run->file_bytes / 1e6 / secs : 0.0,
             run->seconds[0], run->seconds[1], run->seconds[2]);
-    fprintf(out, "  %zu duplicate clusters holding %zu documents; %zu exact re-crawls in %zu of them\n",
-            co->n_clusters, in_clusters, exact_docs, exact_clusters);
+    fprintf(out, "  %zu duplicate cluster%s holding %zu document%s; %zu exact re-crawl%s in %zu of them\n",
+            co->n_clusters, co->n_clusters == 1 ? "" : "s", in_clusters, in_clusters == 1 ? "" : "s",
+            exact_docs, exact_docs == 1 ? "" : "s", exact_clusters);
+    /* These have no fingerprint of the method: they join a cluster only as exact copies
+     * of their text (the count in clusters says how many did). */
     if (tmpl || empty || fallback)
-        fprintf(out, "  not clustered: %zu template-only pages, %zu empty after stripping; "
-                     "%zu too short for %s (exact match only)\n",
-                tmpl, empty, fallback, run->method->desc->name);
+        fprintf(out, "  matched as exact copies only: %zu empty after stripping, %zu template-only "
+                     "pages, %zu too short for %s; %zu of them in clusters\n",
+                empty, tmpl, fallback, run->method->desc->name, unsigned_in);
     nd_buf sum = ND_BUF_INIT;
     if (nd_problems_summary(run->problems, &sum) == ND_OK && sum.len)
         fprintf(out, "  problems: %s\n", sum.p);
     nd_buf_free(&sum);
-    (void)skipped;
-    (void)partial;
 
     if (co->n_clusters)
         fprintf(out, "\nDuplicate clusters (largest first):\n");
@@ -230,10 +235,17 @@ int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, siz
         fputs("\"\n    original: ", out);
         print_doc(out, run, rep);
         fprintf(out, " (%s)\n", run->docs[rep].date ? run->docs[rep].date : "longest, undated");
+        size_t listed = 0;
         for (size_t k = s; k < e; k++) {
             uint32_t d = ix->members[k];
             if (d == rep)
                 continue;
+            if (members && listed == members) {
+                fprintf(out, "    ... and %zu more (all of them: --clusters FILE, or --members 0)\n",
+                        e - s - 1 - listed);
+                break;
+            }
+            listed++;
             fprintf(out, "    %.2f  ", co->similarity[d]);
             print_doc(out, run, d);
             if (is_exact_copy(run, d, rep))

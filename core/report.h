@@ -16,8 +16,10 @@ typedef struct nd_cluster_index {
 int nd_cluster_index_build(const nd_run *run, nd_cluster_index *ix);
 void nd_cluster_index_free(nd_cluster_index *ix);
 
-/* Human report; `top` clusters shown in full (the rest counted). */
-int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, size_t top);
+/* Human report; `top` clusters shown (the rest counted), each with at most `members`
+ * of its members listed besides the original (0: all of them). */
+int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, size_t top,
+                   size_t members);
 /* One JSON object per cluster of two or more documents, largest first. */
 int nd_report_clusters_jsonl(const nd_run *run, const nd_cluster_index *ix, FILE *out);
 

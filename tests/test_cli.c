@@ -154,6 +154,45 @@ static void test_report_exact_clusters_jsonl(void **state)
     rm_rf(dir);
 }
 
+/* A site whose pages are all the same (a soft 404 page, say): every block is the site's
+ * boilerplate, so no page has a fingerprint, yet all are one cluster of exact copies;
+ * the summary says so, and the human report lists ten members and counts the rest. */
+static void test_report_big_exact_cluster(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/nd-cli-404-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    for (int i = 0; i < 25; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "errors.example/page%02d.html", i);
+        write_file(dir, name,
+                   "<html><head><title>Not found</title></head><body><p>The page you asked for "
+                   "is not here any more; try the search box or the front page.</p></body></html>");
+    }
+    struct result r = run_nd((const char *[]){"report", dir, "--threads", "1", NULL});
+    if (r.code != 0)
+        fail_msg("exit %d: %s", r.code, r.err);
+    assert_non_null(strstr(r.out, "1 duplicate cluster holding 25 documents; 24 exact re-crawls in 1 of them"));
+    assert_non_null(strstr(r.out, "matched as exact copies only: 25 empty after stripping, 0 template-only "
+                                  "pages, 0 too short for shingle; 25 of them in clusters"));
+    assert_non_null(strstr(r.out, "page10.html  [exact re-crawl]"));
+    assert_null(strstr(r.out, "page11.html"));
+    assert_non_null(strstr(r.out, "    ... and 14 more (all of them: --clusters FILE, or --members 0)\n"));
+    result_free(&r);
+
+    r = run_nd((const char *[]){"report", dir, "--threads", "1", "--members", "0", NULL});
+    assert_int_equal(r.code, 0);
+    assert_non_null(strstr(r.out, "page24.html  [exact re-crawl]"));
+    assert_null(strstr(r.out, "more (all of them"));
+    result_free(&r);
+
+    r = run_nd((const char *[]){"report", dir, "--members", "ten", NULL});
+    assert_int_equal(r.code, 2);
+    assert_non_null(strstr(r.err, "--members: \"ten\" is not a whole number"));
+    result_free(&r);
+    rm_rf(dir);
+}
+
 static void test_runtime_failures_exit_1(void **state)
 {
     (void)state;
@@ -306,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_plugins_listing),
         cmocka_unit_test(test_report_exact_clusters_jsonl),
+        cmocka_unit_test(test_report_big_exact_cluster),
         cmocka_unit_test(test_runtime_failures_exit_1),
         cmocka_unit_test(test_bad_files_reported_and_run_goes_on),
         cmocka_unit_test(test_source_is_only_read),
