@@ -77,6 +77,16 @@ struct shard {
     char pad[64];       /* keep neighbouring shards' locks off one cache line */
 };
 
+/* Pages already counted, by (site, content digest): a shard of an open-addressing set
+ * of 128-bit keys, {0, 0} marking an empty slot. */
+#define SEEN_SHARDS 64
+struct seen_shard {
+    pthread_mutex_t mu;
+    uint64_t (*k)[2];
+    size_t n, cap;
+    char pad[64];
+};
+
 /* The immutable result of finish. */
 struct set_slot {
     uint64_t hash;
@@ -91,6 +101,7 @@ struct nd_boiler {
     struct shard *shards;
     _Atomic(struct site_chunk *) *dir;
     _Atomic uint32_t n_sites; /* highest site id seen + 1 */
+    struct seen_shard *seen;  /* SEEN_SHARDS of them */
     bool finished;
 
     /* after finish */
@@ -167,7 +178,9 @@ int nd_boiler_new(const nd_boiler_opts *o, nd_boiler **out)
         b->shard_budget = 1;
     b->shards = calloc(ns, sizeof *b->shards);
     b->dir = calloc(ND_SITE_DIR, sizeof *b->dir);
-    if (!b->shards || !b->dir) {
+    b->seen = calloc(SEEN_SHARDS, sizeof *b->seen);
+    if (!b->shards || !b->dir || !b->seen) {
+        free(b->seen);
         free(b->shards);
         free(b->dir);
         free(b);
@@ -175,6 +188,8 @@ int nd_boiler_new(const nd_boiler_opts *o, nd_boiler **out)
     }
     for (size_t i = 0; i < ns; i++)
         pthread_mutex_init(&b->shards[i].mu, NULL);
+    for (size_t i = 0; i < SEEN_SHARDS; i++)
+        pthread_mutex_init(&b->seen[i].mu, NULL);
     atomic_init(&b->n_sites, 0);
     *out = b;
     return ND_OK;
@@ -194,6 +209,16 @@ static void shard_release(struct shard *s)
     s->tab = NULL;
     s->n_texts = s->cap_texts = s->n_free = 0;
     s->cap = s->n = 0;
+}
+
+static void seen_release(nd_boiler *b)
+{
+    for (size_t i = 0; b->seen && i < SEEN_SHARDS; i++) {
+        free(b->seen[i].k);
+        pthread_mutex_destroy(&b->seen[i].mu);
+    }
+    free(b->seen);
+    b->seen = NULL;
 }
 
 void nd_boiler_free(nd_boiler *b)
@@ -219,10 +244,59 @@ void nd_boiler_free(nd_boiler *b)
     free(b->site_off);
     free(b->site_docs);
     free(b->set);
+    seen_release(b);
     free(b);
 }
 
 /* ---- counting ---- */
+
+static void seen_put(uint64_t (*k)[2], size_t cap, const uint64_t key[2])
+{
+    size_t j = (size_t)key[0] & (cap - 1);
+    while (k[j][0] | k[j][1])
+        j = (j + 1) & (cap - 1);
+    k[j][0] = key[0];
+    k[j][1] = key[1];
+}
+
+int nd_boiler_seen(nd_boiler *b, uint32_t site, const uint64_t digest[2])
+{
+    if (!b->seen) /* nd_boiler_new made it; only a finished model has none */
+        return nd_fail(ND_EINTERNAL, "boilerplate: page added after finish");
+    uint64_t key[2] = {mix(digest[0], site), digest[1] ^ site};
+    if (!(key[0] | key[1]))
+        key[1] = 1; /* {0, 0} marks an empty slot */
+    struct seen_shard *s = &b->seen[key[0] >> 58];
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->cap) {
+        for (size_t j = (size_t)key[0] & (s->cap - 1); s->k[j][0] | s->k[j][1];
+             j = (j + 1) & (s->cap - 1))
+            if (s->k[j][0] == key[0] && s->k[j][1] == key[1]) {
+                rc = 1;
+                goto out;
+            }
+    }
+    if ((s->n + 1) * 2 > s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uint64_t (*k)[2] = calloc(cap, sizeof *k);
+        if (!k) {
+            rc = nd_fail(ND_ENOMEM, "out of memory");
+            goto out;
+        }
+        for (size_t j = 0; j < s->cap; j++)
+            if (s->k[j][0] | s->k[j][1])
+                seen_put(k, cap, s->k[j]);
+        free(s->k);
+        s->k = k;
+        s->cap = cap;
+    }
+    seen_put(s->k, s->cap, key);
+    s->n++;
+out:
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
 
 static int site_count_doc(nd_boiler *b, uint32_t site)
 {
@@ -531,6 +605,7 @@ int nd_boiler_finish(nd_boiler *b)
 {
     if (b->finished)
         return ND_OK;
+    seen_release(b); /* no page comes after the last add */
     uint32_t ns_sites = atomic_load(&b->n_sites);
     size_t nsh = (size_t)1 << b->shard_bits;
     int rc = ND_OK;

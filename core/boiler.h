@@ -37,6 +37,14 @@ void nd_boiler_free(nd_boiler *b);
 int nd_boiler_add_doc(nd_boiler *b, uint32_t site, const uint64_t *hashes,
                       const char *const *texts, const uint32_t *lens, size_t n);
 
+/* Whether site `site` already had a page with this content digest (XXH3-128 of the
+ * page's decoded body): 1 if so, else 0, and the page is now recorded; negative on
+ * out of memory. A page for which it says 1 should not be added: exact re-crawls of
+ * one page are one page of the site, or a site that is one article fetched under many
+ * URLs would see the article itself as its boilerplate. Thread-safe; which copy comes
+ * first does not change the counts. */
+int nd_boiler_seen(nd_boiler *b, uint32_t site, const uint64_t digest[2]);
+
 /* After the last add: decide which blocks are boilerplate. */
 int nd_boiler_finish(nd_boiler *b);
 

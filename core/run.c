@@ -676,8 +676,14 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     if ((w->blocks.title.len || kept) && !d->rec.title)
         return nd_fail(ND_ENOMEM, "out of memory");
 
-    if (kept && (rc = nd_boiler_add_doc(run->boiler, d->rec.site, w->hashes, w->texts, w->lens, kept)))
-        return rc;
+    if (kept) {
+        int seen = nd_boiler_seen(run->boiler, d->rec.site, d->rec.body_digest);
+        if (seen < 0)
+            return seen;
+        if (!seen &&
+            (rc = nd_boiler_add_doc(run->boiler, d->rec.site, w->hashes, w->texts, w->lens, kept)))
+            return rc;
+    }
     if ((rc = spill_write(run, w->id, w->spill_off, w->spillbuf.p, w->spillbuf.len)))
         return rc;
     d->sp.off = w->spill_off;

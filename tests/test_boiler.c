@@ -254,6 +254,33 @@ static void test_lifecycle(void **state)
     nd_boiler_free(NULL);
 }
 
+/* nd_boiler_seen: a (site, digest) pair is new once, on that site only; many pairs
+ * (the set grows) are all remembered; nothing is recorded after finish. */
+static void test_seen_pages(void **state)
+{
+    (void)state;
+    nd_boiler *b = new_boiler(2, 0.5, 10, 0);
+    uint64_t d[2] = {0x1234, 0x5678}, zero[2] = {0, 0};
+    assert_int_equal(nd_boiler_seen(b, 0, d), 0);
+    assert_int_equal(nd_boiler_seen(b, 0, d), 1);
+    assert_int_equal(nd_boiler_seen(b, 1, d), 0); /* a mirror on another site */
+    assert_int_equal(nd_boiler_seen(b, 1, d), 1);
+    assert_int_equal(nd_boiler_seen(b, 0, zero), 0);
+    assert_int_equal(nd_boiler_seen(b, 0, zero), 1);
+    for (uint64_t i = 0; i < 20000; i++) {
+        uint64_t k[2] = {i * 0xD6E8FEB86659FD93ull, i};
+        assert_int_equal(nd_boiler_seen(b, 7, k), 0);
+    }
+    for (uint64_t i = 0; i < 20000; i++) {
+        uint64_t k[2] = {i * 0xD6E8FEB86659FD93ull, i}, other[2] = {k[0], i + 1000000};
+        assert_int_equal(nd_boiler_seen(b, 7, k), 1);
+        assert_int_equal(nd_boiler_seen(b, 7, other), 0);
+    }
+    assert_int_equal(nd_boiler_finish(b), 0);
+    assert_true(nd_boiler_seen(b, 0, d) < 0);
+    nd_boiler_free(b);
+}
+
 /* A budget of 64 entries for 200 pages of 30 blocks: unique blocks are pruned, the
  * template survives with its full count. */
 static void test_pruning_keeps_frequent(void **state)
@@ -433,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_text_variant),
         cmocka_unit_test(test_site_blocks_order),
         cmocka_unit_test(test_lifecycle),
+        cmocka_unit_test(test_seen_pages),
         cmocka_unit_test(test_pruning_keeps_frequent),
         cmocka_unit_test(test_pruning_never_invents),
         cmocka_unit_test(test_threads_same_result),

@@ -154,30 +154,48 @@ static void test_report_exact_clusters_jsonl(void **state)
     rm_rf(dir);
 }
 
-/* A site whose pages are all the same (a soft 404 page, say): every block is the site's
- * boilerplate, so no page has a fingerprint, yet all are one cluster of exact copies;
- * the summary says so, and the human report lists ten members and counts the rest. */
+/* Two sites. errors.example: 25 copies of one page (a soft 404 under many URLs): one
+ * page of its site for the boilerplate model, so its text is not stripped as the site's
+ * boilerplate, and one cluster of exact copies, of which the human report lists ten
+ * members and counts the rest. news.example: 12 stories and 3 tag pages that differ in
+ * markup only, all of whose text is the site's navigation and footer: empty after
+ * stripping, joined as exact copies of their text, which the summary says. */
 static void test_report_big_exact_cluster(void **state)
 {
     (void)state;
     char dir[] = "/tmp/nd-cli-404-XXXXXX";
     assert_non_null(mkdtemp(dir));
+    char name[64], page[2048];
     for (int i = 0; i < 25; i++) {
-        char name[64];
         snprintf(name, sizeof name, "errors.example/page%02d.html", i);
         write_file(dir, name,
                    "<html><head><title>Not found</title></head><body><p>The page you asked for "
                    "is not here any more; try the search box or the front page.</p></body></html>");
     }
+    const char *nav = "<nav>Home | World | Sport | Culture</nav>",
+               *foot = "<footer>Copyright the News of Example, all rights reserved</footer>";
+    for (int i = 0; i < 15; i++) {
+        int n = snprintf(page, sizeof page, "<html><body><!-- page %d -->%s<p>", i, nav);
+        for (int j = 0; i < 12 && j < 40; j++) /* words of this story only */
+            n += snprintf(page + n, sizeof page - (size_t)n, "s%dw%d ", i, j);
+        snprintf(page + n, sizeof page - (size_t)n, "</p>%s</body></html>", foot);
+        snprintf(name, sizeof name, "news.example/%s%02d.html", i < 12 ? "story" : "tag", i);
+        write_file(dir, name, page);
+    }
     struct result r = run_nd((const char *[]){"report", dir, "--threads", "1", NULL});
     if (r.code != 0)
         fail_msg("exit %d: %s", r.code, r.err);
-    assert_non_null(strstr(r.out, "1 duplicate cluster holding 25 documents; 24 exact re-crawls in 1 of them"));
-    assert_non_null(strstr(r.out, "matched as exact copies only: 25 empty after stripping, 0 template-only "
-                                  "pages, 0 too short for shingle; 25 of them in clusters"));
+    assert_non_null(strstr(r.out, "2 duplicate clusters holding 28 documents; 24 exact re-crawls in 1 of them"));
+    assert_non_null(strstr(r.out, "matched as exact copies only: 3 empty after stripping, 0 template-only "
+                                  "pages, 0 too short for shingle; 3 of them in clusters"));
     assert_non_null(strstr(r.out, "page10.html  [exact re-crawl]"));
     assert_null(strstr(r.out, "page11.html"));
     assert_non_null(strstr(r.out, "    ... and 14 more (all of them: --clusters FILE, or --members 0)\n"));
+    assert_non_null(strstr(r.out, "news.example/tag13.html\n"));
+    assert_null(strstr(r.out, "story"));
+    /* Boilerplate: the news site's two blocks, nothing of the copied page. */
+    assert_non_null(strstr(r.out, "news.example: 15 pages, 2 boilerplate blocks"));
+    assert_null(strstr(r.out, "errors.example: "));
     result_free(&r);
 
     r = run_nd((const char *[]){"report", dir, "--threads", "1", "--members", "0", NULL});
