@@ -15,6 +15,7 @@
 #include <xxhash.h>
 
 #include "buf.h"
+#include "charset.h"
 #include "error.h"
 #include "gz.h"
 #include "warc.h"
@@ -251,7 +252,12 @@ static int read_doc(nd_src *s, const char *rel, size_t cap, uint64_t size_hint,
     XXH128_hash_t h = XXH3_128bits_digest(fh);
     d.digest[0] = h.low64;
     d.digest[1] = h.high64;
-    rc = fn(ctx, &d);
+    nd_buf conv = ND_BUF_INIT;
+    if (!bin)
+        rc = nd_charset_fix(&d, NULL, 0, cap, &conv, pr);
+    if (!rc)
+        rc = fn(ctx, &d);
+    nd_buf_free(&conv);
     nd_buf_free(&b);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "buf.h"
+#include "charset.h"
 #include "error.h"
 
 #define ND_WARC_HDR_MAX (64u << 10)    /* longer WARC header blocks are corrupt */
@@ -27,7 +28,7 @@ struct warc {
     nd_doc_fn fn;
     void *ctx;
     XXH3_state_t *h;
-    nd_buf rec, tmp, body, uri, date;
+    nd_buf rec, tmp, body, uri, date, conv;
     uint32_t index;
     int stream_reported;       /* the stream's failure was already told with a record */
 };
@@ -415,6 +416,9 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
                        "record at offset %llu: record larger than the %zu-byte cap, first part used",
                        o, w->cap);
         }
+        int rc = nd_charset_fix(&d, ctype.p, ctype.n, w->cap, &w->conv, w->pr);
+        if (rc)
+            return rc;
     }
     return w->fn(w->ctx, &d);
 }
@@ -580,7 +584,7 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
 {
     struct warc w = {.s = s, .path = path, .cap = cap, .pr = pr, .fn = fn, .ctx = ctx,
                      .rec = ND_BUF_INIT, .tmp = ND_BUF_INIT, .body = ND_BUF_INIT,
-                     .uri = ND_BUF_INIT, .date = ND_BUF_INIT};
+                     .uri = ND_BUF_INIT, .date = ND_BUF_INIT, .conv = ND_BUF_INIT};
     if (!(w.h = XXH3_createState()))
         return nd_fail(ND_ENOMEM, "out of memory");
     s->resync = 1;
@@ -606,6 +610,7 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
         nd_problem(pr, ND_NOTE, path, "trailing garbage", "bytes that are not gzip at offset %llu skipped",
                    (unsigned long long)s->garbage_at);
     XXH3_freeState(w.h);
+    nd_buf_free(&w.conv);
     nd_buf_free(&w.date);
     nd_buf_free(&w.uri);
     nd_buf_free(&w.body);

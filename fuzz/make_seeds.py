@@ -76,3 +76,11 @@ z = bytearray(gz(b"corrupt stream in the middle\n" * 50)); z[30] ^= 0xFF
 put("gzip", "corrupt.txt.gz", bytes(z))
 put("gzip", "binary.gz", gz(bytes(range(256)) * 4))
 put("gzip", "raw-deflate", zlib.compress(b"zlib wrapper, not gzip"))
+
+# Declared legacy charsets: converted through iconv before extraction.
+legacy = ("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=windows-1258\">"
+          "<title>Tin</title></head><body><p>").encode() + b"Vi\xea\xf2t Nam, H\xe0 N\xf4\xf2i \x81" + b"</p></body></html>"
+put("gzip", "legacy-charset.html.gz", gz(legacy))
+resp_legacy = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=gbk\r\n\r\n<p>\xd6\xd0\xce\xc4 \xd6</p>")
+put("warc", "legacy-charset.warc",
+    warc_record("response", "http://cn.example/1", resp_legacy, "Content-Type: application/http;msgtype=response\r\n"))
