@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <dirent.h>
-#include <isa-l/igzip_lib.h>
 #include <libdeflate.h>
 
 #include "buf.h"
@@ -592,33 +591,24 @@ int nd_archive_put(nd_archive *a, const char *rel, const void *p, size_t n)
     return rc;
 }
 
-/* Levels 1-3 are ISA-L's igzip levels, 4-9 libdeflate's, 0 stored blocks (libdeflate).
- * On the large generated crawl's documents.jsonl (one core, pieces of 400 KB) igzip
- * level 1 compressed 487 MB/s to 32.4% where libdeflate level 1 did 257 MB/s to 30.2%;
- * on single documents of 6 KB (the tree format) 276 against 173 MB/s, 44.5% against
- * 43.6%. Both write plain, deterministic gzip members. */
+/* Every level is libdeflate's (0: stored blocks). ISA-L's igzip (levels 1-3 until
+ * 2026-12-06) was 1.6-1.9x faster, but not deterministic: in about one process in 250
+ * (address-layout dependent, persistent for the whole process) the same text at
+ * levels 1-2 gave different, valid gzip bytes, so two runs of clean could differ and
+ * "running twice gives byte-identical output" did not hold. libdeflate's output
+ * depends on the input and level only. */
 struct nd_gzip {
-    int level;
-    struct libdeflate_compressor *c; /* levels 0 and 4-9, and igzip's fallback */
-    uint8_t *lb;                     /* igzip's level buffer */
-    uint32_t lb_size;
+    struct libdeflate_compressor *c;
 };
 
 int nd_gzip_new(int level, nd_gzip **out)
 {
-    static const uint32_t lb_sizes[4] = {0, ISAL_DEF_LVL1_DEFAULT, ISAL_DEF_LVL2_DEFAULT,
-                                         ISAL_DEF_LVL3_DEFAULT};
     *out = NULL;
     level = level < 0 ? 0 : level > 9 ? 9 : level;
     nd_gzip *z = calloc(1, sizeof *z);
-    if (z) {
-        z->level = level;
-        z->lb_size = level >= 1 && level <= 3 ? lb_sizes[level] : 0;
-        z->c = libdeflate_alloc_compressor(z->lb_size ? 1 : level);
-        if (z->lb_size)
-            z->lb = malloc(z->lb_size);
-    }
-    if (!z || !z->c || (z->lb_size && !z->lb)) {
+    if (z)
+        z->c = libdeflate_alloc_compressor(level);
+    if (!z || !z->c) {
         nd_gzip_free(z);
         return nd_fail(ND_ENOMEM, "out of memory (gzip compressor)");
     }
@@ -630,29 +620,9 @@ void nd_gzip_free(nd_gzip *z)
 {
     if (!z)
         return;
-    free(z->lb);
     if (z->c)
         libdeflate_free_compressor(z->c);
     free(z);
-}
-
-/* One igzip member into out, or 0 when it did not fit (the caller falls back). */
-static size_t igzip_member(nd_gzip *z, const void *p, size_t n, uint8_t *dst, size_t cap)
-{
-    if (n > UINT32_MAX / 2 || cap > UINT32_MAX)
-        return 0;
-    struct isal_zstream s;
-    isal_deflate_stateless_init(&s);
-    s.next_in = (uint8_t *)(uintptr_t)p;
-    s.avail_in = (uint32_t)n;
-    s.next_out = dst;
-    s.avail_out = (uint32_t)cap;
-    s.level = (uint32_t)z->level;
-    s.level_buf = z->lb;
-    s.level_buf_size = z->lb_size;
-    s.gzip_flag = IGZIP_GZIP;
-    s.end_of_stream = 1;
-    return isal_deflate_stateless(&s) == COMP_OK ? s.total_out : 0;
 }
 
 int nd_gzip_member(nd_gzip *z, const void *p, size_t n, nd_buf *out)
@@ -662,10 +632,7 @@ int nd_gzip_member(nd_gzip *z, const void *p, size_t n, nd_buf *out)
     if (rc)
         return rc;
     static const char empty[1];
-    const void *src = n ? p : empty;
-    size_t got = z->lb_size ? igzip_member(z, src, n, (uint8_t *)out->p + out->len, bound) : 0;
-    if (!got)
-        got = libdeflate_gzip_compress(z->c, src, n, out->p + out->len, bound);
+    size_t got = libdeflate_gzip_compress(z->c, n ? p : empty, n, out->p + out->len, bound);
     if (!got)
         return nd_fail(ND_EINTERNAL, "gzip compression failed");
     out->len += got;

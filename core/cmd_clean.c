@@ -28,8 +28,8 @@ static const char *const keep_names[] = {"earliest", "first", "longest"};
  * on the 10k crawl's documents.jsonl (53 MB, one core, pieces of 400 KB): level 1 at
  * 171 MB/s to 30.1%, level 2 at 101 MB/s to 29.3%, level 5 at 63 MB/s to 28.4% (zlib
  * level 1: 89 MB/s to 33.4%). It was still half of the writing time, so levels 1-3 are
- * now ISA-L's igzip (see nd_gzip in archive.c): about 1.9x libdeflate level 1 on
- * pieces, 1.6x on single documents, for 2-7% more bytes. Level 1 stays the default. */
+ * for a while ISA-L's igzip, 1.6-1.9x faster, until it proved not deterministic (see
+ * nd_gzip in archive.c): libdeflate again. Level 1 stays the default. */
 #define DEFAULT_GZIP_LEVEL 1
 
 /* The kept documents are cut into pieces of PIECE_DOCS (fewer once their decoded bytes
@@ -78,7 +78,7 @@ static const char clean_help[] =
     "                         text; with --format warc the stripped text is added as a\n"
     "                         conversion record (WARC-Refers-To the original) after it\n"
     "  --gzip-level N         0-9 (default 1: measured fastest for a small size cost);\n"
-    "                         1-3 use ISA-L igzip, 4-9 libdeflate (smaller, slower),\n"
+    "                         higher levels are smaller and slower (libdeflate),\n"
     "                         0 stores the text uncompressed inside gzip members\n"
     "  --dry-run              analyse and print the plan (counts, uncompressed bytes per\n"
     "                         format, DST); write nothing at all\n\n"

@@ -1,5 +1,5 @@
-/* Tests of the gzip members every clean output is made of: each level (ISA-L for 1-3,
- * libdeflate otherwise) round-trips through zlib, members are deterministic and carry
+/* Tests of the gzip members every clean output is made of: each level (libdeflate)
+ * round-trips through zlib, members are deterministic and carry
  * no name or time, and concatenated members read back as one stream. */
 #include <setjmp.h>
 #include <stdarg.h>
