@@ -212,22 +212,25 @@ limits_table() {
 # creating files just after deleting a large tree (the inode table still dirty) made the
 # writing of the large tree 3x slower, a cost of the benchmark and not of clean.
 clean_rows() {
-    local crawl=$1 t=${THREADS[-1]} fmt dst
-    for fmt in tree jsonl warc; do
+    local crawl=$1 t=${THREADS[-1]} spec fmt dst strip label
+    # The archiving step users run strips boilerplate too: one stripped row.
+    for spec in tree jsonl warc jsonl+strip; do
+        fmt=${spec%+strip} strip=() label=$fmt
+        [ "$spec" = "$fmt" ] || { strip=(--strip-boilerplate); label="$fmt, stripped"; fmt=$fmt-s; }
         dst="$OUT/clean-out/$crawl-$fmt"
-        say "report + clean $crawl --format $fmt"
+        say "report + clean $crawl --format ${fmt%-s} ${strip[*]}"
         local code=0 wall cpu rwall rcpu outb phases
         "$B/bench/measure" "$ND" report "$CACHE/$crawl" --threads "$t" --no-progress \
             > /dev/null 2> "$OUT/$crawl-clean-$fmt.report.err" || true
         read -r _ rwall _ _ rcpu < <(grep '^measure:' "$OUT/$crawl-clean-$fmt.report.err" | tail -1)
-        "$B/bench/measure" "$ND" clean "$CACHE/$crawl" --out "$dst" --format "$fmt" --threads "$t" \
-            --no-progress > "$OUT/$crawl-clean-$fmt.txt" 2> "$OUT/$crawl-clean-$fmt.err" || code=$?
+        "$B/bench/measure" "$ND" clean "$CACHE/$crawl" --out "$dst" --format "${fmt%-s}" "${strip[@]}" \
+            --threads "$t" --no-progress > "$OUT/$crawl-clean-$fmt.txt" 2> "$OUT/$crawl-clean-$fmt.err" || code=$?
         read -r _ wall _ _ cpu < <(grep '^measure:' "$OUT/$crawl-clean-$fmt.err" | tail -1)
         phases=$(grep -o 'analysis [0-9.]* s, writing [0-9.]* s, syncing to disk [0-9.]* s' \
             "$OUT/$crawl-clean-$fmt.txt" | sed 's/ s,/ \//g; s/syncing to disk/sync/; s/ s$//' || true)
         outb=$(du -sb "$dst" 2>/dev/null | cut -f1 || true)
         [ "$code" = 0 ] || say "clean exited $code on $crawl $fmt: see $OUT/$crawl-clean-$fmt.err"
-        printf '| %s | %s | %.2f | %.2f | %s | %s | %.1f | %.1f | %s | %s |%s\n' "$crawl" "$fmt" \
+        printf '| %s | %s | %.2f | %.2f | %s | %s | %.1f | %.1f | %s | %s |%s\n' "$crawl" "$label" \
             "$wall" "$rwall" "$(f %.2f "($rwall > 0 ? $wall / $rwall : 0)")" "${phases:--}" \
             "$cpu" "$rcpu" "$(f %.2f "($rcpu > 0 ? $cpu / $rcpu : 0)")" \
             "$(f %.1f "${outb:-0} / 1e6")" "$([ "$code" = 0 ] || echo " exit $code |")"

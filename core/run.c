@@ -97,6 +97,8 @@ struct spill_loc {
     uint64_t off;
     uint32_t len;
     uint32_t thread;
+    uint64_t tokless;     /* bit i: extracted block i (i < 64) had no token, so it is not
+                             in the spill; pass 2 maps spill order back to block order */
 };
 
 /* Memory part of a thread's spill: the whole limit reserved up front as address space
@@ -583,8 +585,11 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
             invalid += cs->invalid;
             ntok = cs->ntok;
             nlen = cs->nlen;
-            if (ntok == 0)
+            if (ntok == 0) {
+                if (i < 64)
+                    d->sp.tokless |= 1ull << i;
                 continue;
+            }
             w->hashes[kept] = cs->hash;
             /* A reference is only worth it for text longer than itself, and only valid
              * while the earlier copy lies in spill memory. */
@@ -631,8 +636,11 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
             cs->ntok = 0;
             cs->nlen = 0;
             cs->text_off = UINT64_MAX;
-            if (w->toks.n == 0)
+            if (w->toks.n == 0) {
+                if (i < 64)
+                    d->sp.tokless |= 1ull << i;
                 continue;
+            }
             nlen = (uint32_t)(w->nbuf.len - start);
             uint32_t ns = 0;
             for (size_t k = 0; k < w->toks.n; k++)
@@ -778,7 +786,8 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     *n_boiler = 0;
     *boiler_tokens = 0;
     uint32_t block = 0;
-    uint64_t full = 0;
+    uint64_t full = 0, mask = 0;
+    unsigned bi = 0; /* extraction index of the spilled block, while below 64 */
     const char *p = rec_bytes, *end = rec_bytes + sp->len;
     while (p < end) {
         uint64_t h;
@@ -798,7 +807,13 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
         int nospace = (hdr[0] & SPILL_NOSPACE) != 0;
         hdr[0] &= ~SPILL_NOSPACE;
         full = XXH3_64bits_withSeed(&h, 8, full);
-        if (nd_boiler_is(run->boiler, rec->site, h)) {
+        while (bi < 64 && (sp->tokless >> bi & 1))
+            bi++;
+        int boiler = nd_boiler_is(run->boiler, rec->site, h);
+        if (boiler && bi < 64)
+            mask |= 1ull << bi;
+        bi += bi < 64;
+        if (boiler) {
             (*n_boiler)++;
             *boiler_tokens += hdr[0];
             if (!run->opts.keep_boilerplate)
@@ -826,6 +841,7 @@ static int content_of(struct worker *w, size_t doc, nd_text *out, uint32_t *n_bo
     for (size_t i = 0; i < ntok; i++)
         w->ptoks[i].ptr = w->content.p + (uintptr_t)w->ptoks[i].ptr;
     pv->full[doc] = full;
+    run->docs[doc].boiler_mask = mask;
     out->text = w->content.p ? w->content.p : "";
     out->len = w->content.len;
     out->tokens = w->ptoks;
@@ -1366,6 +1382,7 @@ struct each_ctx {
     nd_norm *norm;
     nd_buf nbuf, text;
     nd_toks toks;
+    int no_mask;              /* test hook ND_TEST_NO_BOILER_MASK: normalise every block */
 };
 
 static int changed_doc(struct each_ctx *c, size_t k)
@@ -1404,10 +1421,18 @@ static int each_doc(void *ctx, const nd_rawdoc *raw)
                           : nd_text_extract(raw->body, raw->body_len, &c->blocks);
         if (rc)
             return rc;
+        /* Same bytes as in pass 1, so the same blocks: the first 64 are known from the
+         * mask and need not be normalised again (that was a third of clean's writing
+         * time with --strip-boilerplate). */
+        const nd_docrec *r = &run->docs[i];
+        int same = raw->digest[0] == r->digest[0] && raw->digest[1] == r->digest[1] && !c->no_mask;
         for (size_t b = 0; b < c->blocks.n; b++) {
             const char *bt = c->blocks.text.p + c->blocks.v[b].off;
             uint32_t bl = c->blocks.v[b].len;
-            if (c->strip) {
+            if (c->strip && same && b < 64) {
+                if (r->boiler_mask >> b & 1)
+                    continue;
+            } else if (c->strip) {
                 nd_buf_clear(&c->nbuf);
                 c->toks.n = 0;
                 if ((rc = nd_norm_block(c->norm, bt, bl, &c->nbuf, &c->toks, NULL)))
@@ -1428,6 +1453,7 @@ int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_
                      void *ctx)
 {
     struct each_ctx c = {.run = run, .want = want, .strip = strip, .fn = fn, .fctx = ctx};
+    c.no_mask = getenv("ND_TEST_NO_BOILER_MASK") != NULL;
     nd_blocks_init(&c.blocks);
     int rc = nd_norm_new(&c.norm);
     nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes};

@@ -70,6 +70,8 @@ typedef struct nd_docrec {
     uint32_t n_tokens;         /* tokens in all blocks */
     uint32_t n_content_tokens; /* tokens fingerprinted */
     uint32_t n_boiler_tokens;  /* tokens in its boilerplate blocks (stripped or not) */
+    uint64_t boiler_mask;      /* bit i: extracted block i (i < 64) is boilerplate, so that
+                                  writing the stripped text need not normalise it again */
 } nd_docrec;
 
 typedef struct nd_run {

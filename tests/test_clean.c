@@ -780,12 +780,83 @@ static void test_signals_leave_no_dst(void **state)
     sh("rm -rf '%s'", src);
 }
 
+/* Writing the stripped text takes each block's verdict from the analysis for the first
+ * 64 blocks and normalises the rest again: both ways, and the test hook that normalises
+ * everything, must give the same bytes. Pages of 90 blocks, token-less lines among
+ * them (kept: they carry no text to judge), template lines before and after block 64. */
+static void test_strip_many_blocks(void **state)
+{
+    (void)state;
+    char src[64], d1[200], d2[200], p[1300];
+    strcpy(src, "/tmp/nd-clean-src-XXXXXX");
+    assert_non_null(mkdtemp(src));
+    static const char *const tmpl[] = {"Menu: home world business sport weather",
+                                       "Read also: the council budget debate goes on",
+                                       "Footer: copyright the example gazette all rights reserved"};
+    char page[16384], name[64];
+    for (int pg = 0; pg < 6; pg++) {
+        size_t n = 0;
+        for (int b = 0; b < 90; b++) {
+            const char *line = NULL;
+            char buf[160];
+            if (b == 0)
+                line = tmpl[0];
+            else if (b == 40 || b == 63)
+                line = tmpl[1];
+            else if (b == 64 || b == 80)
+                line = tmpl[2];
+            else if (b % 7 == 3)
+                line = b % 2 ? "----" : "| * |";
+            else {
+                snprintf(buf, sizeof buf, "page%d line%d tells of river%d and bridge%d near town%d",
+                         pg, b, pg * 100 + b, b * 7 + pg, pg + b * 13);
+                line = buf;
+            }
+            n += (size_t)snprintf(page + n, sizeof page - n, "%s\n", line);
+        }
+        snprintf(name, sizeof name, "site-m/p%d.txt", pg);
+        write_file(src, name, page);
+    }
+    out_path(d1, sizeof d1, src, "a");
+    out_path(d2, sizeof d2, src, "b");
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", d1, "-q", "--strip-boilerplate", NULL}));
+    expect_ok(run_env("ND_TEST_NO_BOILER_MASK=1",
+                      (const char *[]){"clean", src, "--out", d2, "-q", "--strip-boilerplate", NULL}));
+    for (int pg = 0; pg < 6; pg++) {
+        snprintf(p, sizeof p, "%s/site-m/p%d.txt.txt.gz", d1, pg);
+        char *a = gunzip(p);
+        snprintf(p, sizeof p, "%s/site-m/p%d.txt.txt.gz", d2, pg);
+        char *b = gunzip(p);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_string_equal(a, b);
+        for (int t = 0; t < 3; t++)
+            assert_null(strstr(a, tmpl[t]));
+        assert_non_null(strstr(a, "----"));
+        assert_non_null(strstr(a, "| * |"));
+        char want[64];
+        snprintf(want, sizeof want, "page%d line1 ", pg);
+        assert_non_null(strstr(a, want));
+        snprintf(want, sizeof want, "page%d line89 ", pg);
+        assert_non_null(strstr(a, want));
+        /* 90 blocks less the 5 template ones. */
+        size_t lines = 1;
+        for (const char *q = a; *q; q++)
+            lines += *q == '\n';
+        assert_int_equal(lines, 85);
+        free(a);
+        free(b);
+    }
+    sh("rm -rf '%s' '%s' '%s'", d1, d2, src);
+}
+
 int main(void)
 {
     cli_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_end_to_end),
         cmocka_unit_test(test_formats_and_strip),
+        cmocka_unit_test(test_strip_many_blocks),
         cmocka_unit_test(test_keep_policies),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_refusals_and_src_untouched),
