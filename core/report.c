@@ -132,16 +132,25 @@ int nd_report_clusters_jsonl(const nd_run *run, const nd_cluster_index *ix, FILE
 }
 
 /* Number of distinct sites among a cluster's members. */
+/* Distinct sites among a cluster's members: one bit per site, so that a cluster of
+ * many thousand copies across as many sites costs its size, not its size squared. */
 static size_t cluster_sites(const nd_run *run, const nd_cluster_index *ix, size_t c)
 {
     size_t n = 0;
+    unsigned char *seen = calloc(run->n_sites / 8 + 1, 1);
     for (size_t k = ix->start[c]; k < ix->start[c + 1]; k++) {
         uint32_t s = run->docs[ix->members[k]].site;
-        size_t j = ix->start[c];
+        if (seen) {
+            n += !(seen[s / 8] >> (s % 8) & 1);
+            seen[s / 8] |= (unsigned char)(1u << (s % 8));
+            continue;
+        }
+        size_t j = ix->start[c]; /* out of memory: the slow way */
         while (j < k && run->docs[ix->members[j]].site != s)
             j++;
         n += j == k;
     }
+    free(seen);
     return n;
 }
 
@@ -228,8 +237,9 @@ int nd_report_text(const nd_run *run, const nd_cluster_index *ix, FILE *out, siz
         for (size_t k = s; k < e; k++)
             if (ix->members[k] != rep && co->similarity[ix->members[k]] < lo)
                 lo = co->similarity[ix->members[k]];
-        fprintf(out, "\n#%zu  %zu documents, %zu site%s, similarity %.2f-1.00\n", c, e - s,
-                cluster_sites(run, ix, c), cluster_sites(run, ix, c) == 1 ? "" : "s", lo);
+        size_t sites = cluster_sites(run, ix, c);
+        fprintf(out, "\n#%zu  %zu documents, %zu site%s, similarity %.2f-1.00\n", c, e - s, sites,
+                sites == 1 ? "" : "s", lo);
         fputs("    \"", out);
         print_clip(out, run->docs[rep].title ? run->docs[rep].title : "", 90);
         fputs("\"\n    original: ", out);

@@ -188,6 +188,8 @@ static void test_report_big_exact_cluster(void **state)
     assert_non_null(strstr(r.out, "2 duplicate clusters holding 28 documents; 24 exact re-crawls in 1 of them"));
     assert_non_null(strstr(r.out, "matched as exact copies only: 3 empty after stripping, 0 template-only "
                                   "pages, 0 too short for shingle; 3 of them in clusters"));
+    assert_non_null(strstr(r.out, "#0  25 documents, 1 site, similarity"));
+    assert_non_null(strstr(r.out, "#1  3 documents, 1 site, similarity"));
     assert_non_null(strstr(r.out, "page10.html  [exact re-crawl]"));
     assert_null(strstr(r.out, "page11.html"));
     assert_non_null(strstr(r.out, "    ... and 14 more (all of them: --clusters FILE, or --members 0)\n"));
