@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libdeflate.h>
 #include <xxhash.h>
 
 #include "archive.h"
@@ -63,9 +64,11 @@ static const char clean_help[] =
     "                         the path, or path#record for a WARC record\n"
     "                         warc: DST/crawl.warc.gz, one gzip member per record. WARC input\n"
     "                         records are copied byte for byte (a truncated one gets its\n"
-    "                         real Content-Length and WARC-Truncated: length); other files\n"
-    "                         become resource records (text/html or text/plain, the decoded\n"
-    "                         file, WARC-Target-URI file:///<SRC path>, WARC-Date the\n"
+    "                         real Content-Length and WARC-Truncated: length), and one that\n"
+    "                         was a gzip member of its own in a .warc.gz is copied as\n"
+    "                         stored (its compressed bytes, whatever --gzip-level); other\n"
+    "                         files become resource records (text/html or text/plain, the\n"
+    "                         decoded file, WARC-Target-URI file:///<SRC path>, WARC-Date the\n"
     "                         document's own date, else 1970-01-01T00:00:00Z, so that the\n"
     "                         output never depends on file times or the clock; record ids\n"
     "                         derived from the path and digest)\n"
@@ -108,6 +111,8 @@ struct worker {
     nd_buf b, name, san, rec; /* scratch */
     nd_buf text;              /* jsonl: the lines of the current piece */
     nd_buf out;               /* compressed bytes of the current piece (or tree file) */
+    nd_buf gzin, gzout;       /* warc: a source member and what it decodes to */
+    struct libdeflate_decompressor *dd;
     uint32_t piece;           /* the piece being filled, NO_PIECE before the first */
     uint64_t plan[3];         /* dry run: uncompressed bytes per format */
 };
@@ -379,6 +384,43 @@ static int put_record(struct worker *w, nd_buf *r, uint64_t dig[2])
     return rc ? rc : nd_gzip_member(w->gz, r->p, r->len, &w->out);
 }
 
+/* A WARC record that is a gzip member of its own in the source is copied as stored:
+ * nothing to compress again, and the archive keeps the crawler's own bytes. The member
+ * is decoded and compared with the record first, so only the very bytes read are
+ * copied; a member holding more than the record is compressed again. 1: copied. */
+static int copy_member(struct worker *w, const nd_rawdoc *raw)
+{
+    if (!(raw->flags & ND_RAW_GZFILE) || raw->record_len > SIZE_MAX / 4)
+        return 0;
+    if (!w->dd && !(w->dd = libdeflate_alloc_decompressor()))
+        return nd_fail(ND_ENOMEM, "out of memory");
+    /* Room for stored blocks and a large gzip header; a bigger member is compressed. */
+    size_t want = raw->record_len + 4, cap = want + want / 64 + 65536;
+    int rc;
+    nd_buf_clear(&w->gzin);
+    nd_buf_clear(&w->gzout);
+    if ((rc = nd_buf_reserve(&w->gzin, cap)) || (rc = nd_buf_reserve(&w->gzout, want)))
+        return rc;
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t k = pread(raw->member_fd, w->gzin.p + n, cap - n, (off_t)(raw->offset + n));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+    }
+    size_t used = 0, got = 0;
+    if (libdeflate_gzip_decompress_ex(w->dd, w->gzin.p, n, w->gzout.p, want, &used, &got) !=
+            LIBDEFLATE_SUCCESS ||
+        got != want || memcmp(w->gzout.p, raw->record_bytes, raw->record_len) != 0 ||
+        memcmp(w->gzout.p + raw->record_len, "\r\n\r\n", 4) != 0)
+        return 0;
+    if ((rc = nd_buf_append(&w->out, w->gzin.p, used)))
+        return rc;
+    return 1;
+}
+
 static int write_warc(struct worker *w, size_t d, const nd_rawdoc *raw, const char *text, size_t len)
 {
     struct clean *c = w->c;
@@ -386,7 +428,7 @@ static int write_warc(struct worker *w, size_t d, const nd_rawdoc *raw, const ch
     nd_buf *r = &w->rec, *id = &w->name;
     nd_buf_clear(r);
     nd_buf_clear(id);
-    int rc = ND_OK;
+    int rc = ND_OK, copied = 0;
     const char *hend = raw->record_bytes ? header_end(raw->record_bytes, raw->record_len) : NULL;
     if (hend) {
         size_t hl = (size_t)(hend - raw->record_bytes) + 4, bl = raw->record_len - hl, vl;
@@ -395,7 +437,13 @@ static int write_warc(struct worker *w, size_t d, const nd_rawdoc *raw, const ch
         if (rid)
             rc = nd_buf_append(id, rid, vl);
         if (!rc && cl && strtoull(cl, NULL, 10) == bl) {
-            rc = nd_buf_append(r, raw->record_bytes, raw->record_len);
+            copied = c->dry ? 0 : copy_member(w, raw);
+            if (copied < 0)
+                return copied;
+            if (copied)
+                dig128(raw->record_bytes, raw->record_len, c->rdig[d]);
+            else
+                rc = nd_buf_append(r, raw->record_bytes, raw->record_len);
         } else if (!rc) {
             /* Truncated record: say so rather than write a broken archive. */
             for (size_t i = 0; !rc && i < hl - 2;) {
@@ -423,7 +471,7 @@ static int write_warc(struct worker *w, size_t d, const nd_rawdoc *raw, const ch
                                  raw->body_len)))
             rc = nd_buf_append(r, raw->body, raw->body_len);
     }
-    if (!rc)
+    if (!rc && !copied)
         rc = put_record(w, r, c->rdig[d]);
     if (rc || !c->strip)
         return rc;
@@ -700,6 +748,10 @@ static void free_work(struct clean *c)
         struct worker *w = &c->w[i];
         nd_gzip_free(w->gz);
         nd_buf_free(&w->out);
+        nd_buf_free(&w->gzout);
+        nd_buf_free(&w->gzin);
+        if (w->dd)
+            libdeflate_free_decompressor(w->dd);
         nd_buf_free(&w->text);
         nd_buf_free(&w->rec);
         nd_buf_free(&w->san);

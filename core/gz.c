@@ -365,6 +365,16 @@ uint64_t nd_src_member(nd_src *s)
     return i ? s->mb[i - 1].cpos : 0;
 }
 
+int nd_src_member_starts(const nd_src *s, uint64_t cpos)
+{
+    if (!s->gz)
+        return 0;
+    size_t i = s->n_mb;
+    while (i > 0 && s->mb[i - 1].dpos > s->pos)
+        i--;
+    return i && s->mb[i - 1].dpos == s->pos && s->mb[i - 1].cpos == cpos;
+}
+
 int nd_src_resync(nd_src *s)
 {
     if (!s->gz || s->state == ND_SRC_IOERR)

@@ -80,6 +80,9 @@ int nd_src_read(nd_src *s, void *dst, size_t n, size_t *got);
 /* File offset of the gzip member holding the byte at pos (pos itself when not gzip).
  * Call with at least one byte available. */
 uint64_t nd_src_member(nd_src *s);
+/* 1 when the byte at the stream position is the first of the gzip member at file offset
+ * cpos: what follows in that member can be copied as stored. */
+int nd_src_member_starts(const nd_src *s, uint64_t cpos);
 /* After ND_SRC_CORRUPT/TRUNCATED in gzip: drop the window and look for the next gzip
  * member in the file. Returns 1 when one was found (state OK again), 0 otherwise. */
 int nd_src_resync(nd_src *s);

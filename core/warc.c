@@ -31,6 +31,7 @@ struct warc {
     nd_buf rec, tmp, body, uri, date, conv;
     uint32_t index;
     int stream_reported;       /* the stream's failure was already told with a record */
+    int starts_member;         /* the current record begins its gzip member */
 };
 
 struct span {
@@ -278,6 +279,10 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
     d.digest[1] = dg[1];
     d.record_bytes = w->rec.p;
     d.record_len = w->rec.len;
+    if (w->starts_member) {
+        d.flags |= ND_RAW_GZFILE;
+        d.member_fd = w->s->fd;
+    }
     struct span uri = h->uri;
     if (uri.n >= 2 && uri.p[0] == '<' && uri.p[uri.n - 1] == '>')
         uri = (struct span){uri.p + 1, uri.n - 2};
@@ -397,7 +402,7 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
         d.body = payload;
         d.body_len = plen;
         d.is_html = type_is_html(ctype) || nd_sniff_html(payload, plen);
-        d.flags = cut ? ND_RAW_TRUNCATED : 0;
+        d.flags |= cut ? ND_RAW_TRUNCATED : 0;
         if (cut_stream) {
             w->stream_reported = 1;
             nd_problem(w->pr, ND_PARTIAL, w->path, "corrupt WARC record",
@@ -515,6 +520,7 @@ static int one_record(struct warc *w)
     uint32_t idx = w->index++;
     if ((rc = nd_src_fill(s, 8)))
         return rc;
+    w->starts_member = nd_src_member_starts(s, off);
     if (nd_src_avail(s) < 8 || memcmp(nd_src_ptr(s), "WARC/1.", 7) != 0) {
         corrupt(w, off, nd_src_avail(s) < 8 ? "truncated version line" : "no WARC/1.x version line");
         return resync(w);

@@ -850,6 +850,96 @@ static void test_strip_many_blocks(void **state)
     sh("rm -rf '%s' '%s' '%s'", d1, d2, src);
 }
 
+static size_t file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+static int contains(const char *hay, size_t hn, const char *needle, size_t nn)
+{
+    for (size_t i = 0; nn && i + nn <= hn; i++)
+        if (hay[i] == needle[0] && memcmp(hay + i, needle, nn) == 0)
+            return 1;
+    return 0;
+}
+
+/* --format warc copies a record that is a gzip member of its own in a .warc.gz as
+ * stored: the source's compressed bytes (gzip -9, which libdeflate level 1 never
+ * writes alike) appear in the output. Records sharing one member are compressed again.
+ * Both kinds decode to the same records and pass verify. */
+static void test_warc_members_copied(void **state)
+{
+    (void)state;
+    char src[64], d1[200], p[1300], q[1300];
+    strcpy(src, "/tmp/nd-clean-src-XXXXXX");
+    assert_non_null(mkdtemp(src));
+    static const char *const story[] = {
+        "The river authority opened the new flood gates on Monday after eleven years of work.",
+        "A violin maker in the old quarter has restored an instrument built two centuries ago.",
+        "Night trains between the two capitals return in spring, the rail company announced."};
+    char buf[2048];
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/m%d.warc", src, i);
+        FILE *f = fopen(p, "wb");
+        assert_non_null(f);
+        if (i == 0) {
+            add_warc_record(f, "warcinfo", NULL, "2024-01-01T00:00:00Z", "software: test\r\n");
+        } else {
+            snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n%s\n", story[i - 1]);
+            snprintf(q, sizeof q, "http://river.example/story%d", i);
+            add_warc_record(f, "response", q, "2024-02-01T00:00:00Z", buf);
+        }
+        fclose(f);
+    }
+    sh("cd '%s' && mkdir -p site-w site-x && cat m0.warc m1.warc m2.warc m3.warc | gzip -9n > site-x/all.warc.gz"
+       " && for i in 0 1 2 3; do gzip -9n < m$i.warc > m$i.gz; done && cat m0.gz m1.gz m2.gz > site-w/each.warc.gz"
+       " && rm m*.warc", src);
+    /* Each folder cleaned on its own: the same stories in both. */
+    out_path(d1, sizeof d1, src, "a");
+    snprintf(p, sizeof p, "%s/site-w", src);
+    expect_ok(run_nd((const char *[]){"clean", p, "--out", d1, "--format", "warc", "-q", NULL}));
+    struct result r = run_nd((const char *[]){"verify", d1, NULL});
+    if (r.code != 0)
+        fail_msg("verify: %s%s", r.out, r.err);
+    result_free(&r);
+    snprintf(p, sizeof p, "%s/crawl.warc.gz", d1);
+    char *out = slurp(p);
+    size_t on = file_size(p);
+    for (int i = 1; i < 3; i++) {
+        snprintf(q, sizeof q, "%s/m%d.gz", src, i);
+        char *m = slurp(q);
+        if (!contains(out, on, m, file_size(q)))
+            fail_msg("member %d of each.warc.gz not copied as stored", i);
+        free(m);
+    }
+    snprintf(q, sizeof q, "%s/m0.gz", src); /* warcinfo: not a document */
+    char *m0 = slurp(q);
+    assert_false(contains(out, on, m0, file_size(q)));
+    free(m0);
+    free(out);
+    char *all = gunzip(p);
+    assert_non_null(strstr(all, "river.example/story1"));
+    assert_non_null(strstr(all, "river.example/story2"));
+    free(all);
+    sh("rm -rf '%s'", d1);
+    /* One member for every record: compressed again, and the same records. */
+    snprintf(p, sizeof p, "%s/site-x", src);
+    expect_ok(run_nd((const char *[]){"clean", p, "--out", d1, "--format", "warc", "-q", NULL}));
+    r = run_nd((const char *[]){"verify", d1, NULL});
+    if (r.code != 0)
+        fail_msg("verify: %s%s", r.out, r.err);
+    result_free(&r);
+    snprintf(p, sizeof p, "%s/crawl.warc.gz", d1);
+    all = gunzip(p);
+    for (int i = 1; i <= 3; i++) {
+        snprintf(q, sizeof q, "http://river.example/story%d\r\n", i);
+        assert_non_null(strstr(all, q));
+    }
+    free(all);
+    sh("rm -rf '%s' '%s'", d1, src);
+}
+
 int main(void)
 {
     cli_init();
@@ -857,6 +947,7 @@ int main(void)
         cmocka_unit_test(test_tree_end_to_end),
         cmocka_unit_test(test_formats_and_strip),
         cmocka_unit_test(test_strip_many_blocks),
+        cmocka_unit_test(test_warc_members_copied),
         cmocka_unit_test(test_keep_policies),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_refusals_and_src_untouched),
