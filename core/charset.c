@@ -127,36 +127,66 @@ const char *nd_charset_iconv_name(const char *label, char *name)
     return name;
 }
 
-/* 1 when p holds only well-formed UTF-8 (no surrogates, nothing above U+10FFFF). */
-static int valid_utf8(const unsigned char *p, size_t n)
+/* Length of the valid UTF-8 sequence at s (1-4), or 0: no overlong forms, surrogates
+ * or code points above U+10FFFF. */
+static inline size_t utf8_len(const unsigned char *s, size_t n)
 {
-    size_t i = 0;
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        len = 2, min = 0x80;
+    else if ((c & 0xF0) == 0xE0)
+        len = 3, min = 0x800;
+    else if (c >= 0xF0 && c <= 0xF4)
+        len = 4, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x7Fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    return cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF) ? 0 : len;
+}
+
+size_t nd_utf8_valid_prefix(const char *text, size_t n)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, k;
+    /* Eight ASCII bytes at a time where it can: on news text, byte by byte, this check
+     * was a tenth of clean's writing time. */
     while (i < n) {
-        if (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if (!(w & 0x8080808080808080ull)) {
-                i += 8;
-                continue;
-            }
+        uint64_t w8;
+        if (n - i >= 8 && (memcpy(&w8, s + i, 8), !(w8 & 0x8080808080808080ull))) {
+            i += 8;
+            continue;
         }
-        unsigned c = p[i];
+        unsigned c = s[i];
         if (c < 0x80) {
             i++;
             continue;
         }
-        size_t k = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
-        if (!k || i + k > n)
-            return 0;
-        for (size_t j = 1; j < k; j++)
-            if ((p[i + j] & 0xC0) != 0x80)
-                return 0;
-        if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F) ||
-            (c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))
-            return 0;
+        /* Two- and three-byte sequences (accented Latin, Vietnamese, CJK) inline. */
+        if (c >= 0xC2 && c <= 0xDF && n - i >= 2 && (s[i + 1] & 0xC0) == 0x80) {
+            i += 2;
+            continue;
+        }
+        if ((c & 0xF0) == 0xE0 && n - i >= 3 && (s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80 &&
+            (c != 0xE0 || s[i + 1] >= 0xA0) && (c != 0xED || s[i + 1] < 0xA0)) {
+            i += 3;
+            continue;
+        }
+        if (!(k = utf8_len(s + i, n - i)))
+            break;
         i += k;
     }
-    return 1;
+    return i;
 }
 
 int nd_charset_convert(const char *from, const char *p, size_t len, size_t cap, nd_buf *out,
@@ -230,7 +260,7 @@ int nd_charset_fix(nd_rawdoc *d, const char *ct, size_t ctlen, size_t cap, nd_bu
     if (!d->body_len || !nd_charset_declared(ct, ctlen, d->body, d->body_len, d->is_html, label))
         return ND_OK;
     const char *from = nd_charset_iconv_name(label, name);
-    if (!from || valid_utf8((const unsigned char *)d->body, d->body_len))
+    if (!from || nd_utf8_valid_prefix(d->body, d->body_len) == d->body_len)
         return ND_OK;
     const char *where = d->uri ? " in " : "", *uri = d->uri ? d->uri : "";
     nd_buf_clear(buf);

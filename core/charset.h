@@ -33,6 +33,9 @@ const char *nd_charset_iconv_name(const char *label, char *name);
 int nd_charset_convert(const char *from, const char *p, size_t len, size_t cap, nd_buf *out,
                        size_t *bad);
 
+/* Bytes of text that are well-formed UTF-8 from its start (n when all are). */
+size_t nd_utf8_valid_prefix(const char *text, size_t n);
+
 /* For the reader: when d's body declares a non-UTF-8 charset and is not valid UTF-8,
  * convert it into buf (owned by the caller, alive while d is used) and point d->body
  * at it; an unknown label, or bytes that could not be converted, are reported to pr.
