@@ -342,7 +342,7 @@ static int put_record(struct worker *w, nd_buf *r, uint64_t dig[2])
  * copied; a member holding more than the record is compressed again. 1: copied. */
 static int copy_member(struct worker *w, const nd_rawdoc *raw)
 {
-    if (!(raw->flags & ND_RAW_GZFILE) || raw->record_len > SIZE_MAX / 4)
+    if (!(raw->flags & ND_RAW_MEMBER_START) || raw->record_len > SIZE_MAX / 4)
         return 0;
     if (!w->dd && !(w->dd = libdeflate_alloc_decompressor()))
         return nd_fail(ND_ENOMEM, "out of memory");

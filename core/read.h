@@ -29,7 +29,7 @@ void nd_filelist_free(nd_filelist *l);
 
 /* ---- reader ---- */
 #define ND_RAW_TRUNCATED 1u   /* body shorter than the original (cap or broken stream) */
-#define ND_RAW_GZFILE 2u      /* WARC record that begins a gzip member: member_fd is set */
+#define ND_RAW_MEMBER_START 2u /* WARC record that begins a gzip member: member_fd is set */
 
 /* One document. Everything is borrowed for the duration of the callback only. */
 typedef struct nd_rawdoc {
@@ -57,9 +57,10 @@ typedef struct nd_rawdoc {
     size_t record_len;
     const char *http_headers;  /* WARC response only: the HTTP header block; else NULL */
     size_t http_headers_len;
-    int member_fd;             /* with ND_RAW_GZFILE: the file, open read-only, so that the
-                                  record's gzip member at offset can be copied as stored
-                                  (pread only). The reader's; valid during the callback */
+    int member_fd;             /* with ND_RAW_MEMBER_START: the file, open read-only, so
+                                  that the record's gzip member at offset can be copied
+                                  as stored (pread only). The reader's; valid during the
+                                  callback */
 } nd_rawdoc;
 
 /* Return 0 to go on, non-zero to stop reading this file (returned by nd_read_file). */

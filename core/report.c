@@ -131,7 +131,6 @@ int nd_report_clusters_jsonl(const nd_run *run, const nd_cluster_index *ix, FILE
     return rc;
 }
 
-/* Number of distinct sites among a cluster's members. */
 /* Distinct sites among a cluster's members: one bit per site, so that a cluster of
  * many thousand copies across as many sites costs its size, not its size squared. */
 static size_t cluster_sites(const nd_run *run, const nd_cluster_index *ix, size_t c)

@@ -280,7 +280,7 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
     d.record_bytes = w->rec.p;
     d.record_len = w->rec.len;
     if (w->starts_member) {
-        d.flags |= ND_RAW_GZFILE;
+        d.flags |= ND_RAW_MEMBER_START;
         d.member_fd = w->s->fd;
     }
     struct span uri = h->uri;

@@ -159,8 +159,8 @@ static void mixed(nd_buf *w, size_t starts[8], int per_member_gz, nd_buf *gzout)
     nd_buf_free(&blk);
 }
 
-/* want_flags: ND_RAW_GZFILE where each record is a gzip member of its own (it may be
- * copied as stored), 0 for plain WARC or one member for all. */
+/* want_flags: ND_RAW_MEMBER_START where each record is a gzip member of its own (it
+ * may be copied as stored), 0 for plain WARC or one member for all. */
 static void check_mixed(const struct got *g, const size_t starts[8], const nd_buf *plain, int one_stream,
                         unsigned want_flags)
 {
@@ -233,7 +233,7 @@ static void test_warc_gz(void **state)
     put("m.warc.gz", z.p, z.len);
     struct got g = {0};
     nd_problems *pr = read1("m.warc.gz", 0, &g);
-    check_mixed(&g, starts, &w, 0, ND_RAW_GZFILE);   /* offsets: member starts */
+    check_mixed(&g, starts, &w, 0, ND_RAW_MEMBER_START);   /* offsets: member starts */
     assert_true(g.d[0].off > 0);
     assert_int_equal(nd_problems_count(pr, ND_PARTIAL), 0);
     got_free(&g);
