@@ -212,24 +212,26 @@ limits_table() {
 # creating files just after deleting a large tree (the inode table still dirty) made the
 # writing of the large tree 3x slower, a cost of the benchmark and not of clean.
 clean_rows() {
-    local crawl=$1 t=${THREADS[-1]} spec fmt dst strip label
+    local crawl=$1 t=${THREADS[-1]} spec fmt tag dst strip label
     # The archiving step users run strips boilerplate too: one stripped row.
     for spec in tree jsonl warc jsonl+strip; do
-        fmt=${spec%+strip} strip=() label=$fmt
-        [ "$spec" = "$fmt" ] || { strip=(--strip-boilerplate); label="$fmt, stripped"; fmt=$fmt-s; }
-        dst="$OUT/clean-out/$crawl-$fmt"
-        say "report + clean $crawl --format ${fmt%-s} ${strip[*]}"
+        fmt=${spec%+strip} tag=$fmt strip=() label=$fmt
+        if [ "$spec" != "$fmt" ]; then
+            tag=$fmt-stripped strip=(--strip-boilerplate) label="$fmt, stripped"
+        fi
+        dst="$OUT/clean-out/$crawl-$tag"
+        say "report + clean $crawl --format $fmt ${strip[*]}"
         local code=0 wall cpu rwall rcpu outb phases
         "$B/bench/measure" "$ND" report "$CACHE/$crawl" --threads "$t" --no-progress \
-            > /dev/null 2> "$OUT/$crawl-clean-$fmt.report.err" || true
-        read -r _ rwall _ _ rcpu < <(grep '^measure:' "$OUT/$crawl-clean-$fmt.report.err" | tail -1)
-        "$B/bench/measure" "$ND" clean "$CACHE/$crawl" --out "$dst" --format "${fmt%-s}" "${strip[@]}" \
-            --threads "$t" --no-progress > "$OUT/$crawl-clean-$fmt.txt" 2> "$OUT/$crawl-clean-$fmt.err" || code=$?
-        read -r _ wall _ _ cpu < <(grep '^measure:' "$OUT/$crawl-clean-$fmt.err" | tail -1)
+            > /dev/null 2> "$OUT/$crawl-clean-$tag.report.err" || true
+        read -r _ rwall _ _ rcpu < <(grep '^measure:' "$OUT/$crawl-clean-$tag.report.err" | tail -1)
+        "$B/bench/measure" "$ND" clean "$CACHE/$crawl" --out "$dst" --format "$fmt" "${strip[@]}" \
+            --threads "$t" --no-progress > "$OUT/$crawl-clean-$tag.txt" 2> "$OUT/$crawl-clean-$tag.err" || code=$?
+        read -r _ wall _ _ cpu < <(grep '^measure:' "$OUT/$crawl-clean-$tag.err" | tail -1)
         phases=$(grep -o 'analysis [0-9.]* s, writing [0-9.]* s, syncing to disk [0-9.]* s' \
-            "$OUT/$crawl-clean-$fmt.txt" | sed 's/ s,/ \//g; s/syncing to disk/sync/; s/ s$//' || true)
+            "$OUT/$crawl-clean-$tag.txt" | sed 's/ s,/ \//g; s/syncing to disk/sync/; s/ s$//' || true)
         outb=$(du -sb "$dst" 2>/dev/null | cut -f1 || true)
-        [ "$code" = 0 ] || say "clean exited $code on $crawl $fmt: see $OUT/$crawl-clean-$fmt.err"
+        [ "$code" = 0 ] || say "clean exited $code on $crawl $label: see $OUT/$crawl-clean-$tag.err"
         printf '| %s | %s | %.2f | %.2f | %s | %s | %.1f | %.1f | %s | %s |%s\n' "$crawl" "$label" \
             "$wall" "$rwall" "$(f %.2f "($rwall > 0 ? $wall / $rwall : 0)")" "${phases:--}" \
             "$cpu" "$rcpu" "$(f %.2f "($rcpu > 0 ? $cpu / $rcpu : 0)")" \
