@@ -346,8 +346,10 @@ static int copy_member(struct worker *w, const nd_rawdoc *raw)
         return 0;
     if (!w->dd && !(w->dd = libdeflate_alloc_decompressor()))
         return nd_fail(ND_ENOMEM, "out of memory");
-    /* Room for stored blocks and a large gzip header; a bigger member is compressed. */
-    size_t want = raw->record_len + 4, cap = want + want / 64 + 65536;
+    /* Room for stored blocks (5 bytes in 65535) and a gzip header with a name or a
+     * comment; a member with a longer one is compressed again. A bigger read cost a
+     * copy of 64 KB from the page cache for every record. */
+    size_t want = raw->record_len + 4, cap = want + want / 64 + 1024;
     int rc;
     nd_buf_clear(&w->gzin);
     nd_buf_clear(&w->gzout);
