@@ -32,6 +32,9 @@ struct warc {
     uint32_t index;
     int stream_reported;       /* the stream's failure was already told with a record */
     int starts_member;         /* the current record begins its gzip member */
+    uint32_t docs;             /* response/resource records handed on (used or skipped) */
+    uint32_t others;           /* records of other types (warcinfo, request, ...), ignored */
+    uint32_t told;             /* problems reported for this file */
 };
 
 struct span {
@@ -272,6 +275,7 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
 {
     nd_rawdoc d;
     memset(&d, 0, sizeof d);
+    w->docs++;
     d.path = w->path;
     d.offset = off;
     d.record = idx;
@@ -430,6 +434,7 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
 
 static void corrupt(struct warc *w, uint64_t off, const char *why)
 {
+    w->told++;
     nd_problem(w->pr, ND_SKIPPED, w->path, "corrupt WARC record", "record at offset %llu: %s",
                (unsigned long long)off, why);
 }
@@ -502,6 +507,7 @@ static void stream_problem(struct warc *w)
     if (w->stream_reported || s->state == ND_SRC_END || s->state == ND_SRC_OK)
         return;
     unsigned long long at = (unsigned long long)(s->raw_base + s->raw_pos);
+    w->told++;
     if (s->state == ND_SRC_TRUNCATED)
         nd_problem(w->pr, ND_PARTIAL, w->path, "truncated gzip", "gzip stream cut short at offset %llu",
                    at);
@@ -546,6 +552,7 @@ static int one_record(struct warc *w)
     int doc = span_is(h.type, "response") || span_is(h.type, "resource");
     uint64_t total = 0;
     if (!doc) {
+        w->others++;
         if ((rc = skip_block(w, h.clen + hlen, 0, &total)))
             return rc;
         if (total < h.clen + hlen) {
@@ -615,6 +622,26 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
     if (!rc && s->garbage)
         nd_problem(pr, ND_NOTE, path, "trailing garbage", "bytes that are not gzip at offset %llu skipped",
                    (unsigned long long)s->garbage_at);
+    /* A file without one document would vanish from the manifest and, without a
+     * corrupt record, from the summary too: it becomes one skipped document, as an
+     * unreadable file does (only warcinfo, request, metadata, ... records, or types
+     * this reader does not know, which WARC says to ignore). */
+    if (!rc && !w.docs) {
+        char reason[96];
+        if (w.told)
+            snprintf(reason, sizeof reason, "no documents: no usable record");
+        else
+            snprintf(reason, sizeof reason, "no documents: none of its %" PRIu32
+                     " record%s is a response or resource", w.others, w.others == 1 ? "" : "s");
+        if (!w.told)
+            nd_problem(pr, ND_SKIPPED, path, "no documents", "%s", reason);
+        nd_rawdoc d;
+        memset(&d, 0, sizeof d);
+        d.path = path;
+        d.skip_reason = reason;
+        d.body = "";
+        rc = fn(ctx, &d);
+    }
     XXH3_freeState(w.h);
     nd_buf_free(&w.conv);
     nd_buf_free(&w.date);

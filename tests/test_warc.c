@@ -391,6 +391,41 @@ static void test_encodings_and_cap(void **state)
     nd_buf_free(&w);
 }
 
+/* A WARC file holding no document (warcinfo and request records, a type the reader does
+ * not know) must not vanish: it is one skipped document naming why, counted once. */
+static void test_no_document_records(void **state)
+{
+    (void)state;
+    nd_buf w = ND_BUF_INIT;
+    record(&w, "warcinfo", NULL, "Content-Type: application/warc-fields\r\n", "software: x\r\n", 13);
+    record(&w, "request", "http://r.example/", "", "GET / HTTP/1.1\r\n\r\n", 18);
+    record(&w, "r<htmnse", "http://r.example/", "", "<p>x</p>", 8);
+    put("nodocs.warc", w.p, w.len);
+    struct got g = {0};
+    nd_problems *pr = read1("nodocs.warc", 0, &g);
+    assert_int_equal(g.n, 1);
+    assert_non_null(g.d[0].skip);
+    assert_string_equal(g.d[0].skip, "no documents: none of its 3 records is a response or resource");
+    assert_int_equal(g.d[0].len, 0);
+    assert_null(g.d[0].uri);
+    assert_int_equal(nd_problems_count(pr, ND_SKIPPED), 1);
+    assert_int_equal(nd_problems_kind(pr, "no documents"), 1);
+    got_free(&g);
+    nd_problems_free(pr);
+
+    /* Only a corrupt record: its problem is the one counted, the file still one line. */
+    const char *c = "WARC/1.0\r\nWARC-Type: response\r\n\r\nno length\r\n";
+    put("corrupt-only.warc", c, strlen(c));
+    pr = read1("corrupt-only.warc", 0, &g);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.d[0].skip, "no documents: no usable record");
+    assert_int_equal(nd_problems_count(pr, ND_SKIPPED), 1);
+    assert_int_equal(nd_problems_kind(pr, "no documents"), 0);
+    got_free(&g);
+    nd_problems_free(pr);
+    nd_buf_free(&w);
+}
+
 static long max_rss_kb(void)
 {
     struct rusage ru;
@@ -443,6 +478,7 @@ int main(void)
         cmocka_unit_test(test_mixed_records),
         cmocka_unit_test(test_warc_gz),
         cmocka_unit_test(test_lf_only),
+        cmocka_unit_test(test_no_document_records),
         cmocka_unit_test(test_corrupt_then_resync),
         cmocka_unit_test(test_truncated_last),
         cmocka_unit_test(test_encodings_and_cap),
