@@ -1,0 +1,201 @@
+/* The reader's own speed on HTML, one core, apart from the rest of the pipeline:
+ * `extract FILES...` (or "-": one path per line on stdin) times reading the files from
+ * the page cache, extracting blocks from memory, extracting and normalising from
+ * memory, and all three per file as the reader does. One line per measure: name, MB of
+ * HTML in, seconds, MB/s. A file that cannot be read is counted and left out. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/extract.h"
+#include "../core/norm.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+struct file {
+    char *path;
+    size_t off, len; /* into the loaded bytes */
+};
+
+/* Read one file into *buf (grown as needed) as the reader does: open, read to the end,
+ * close. Returns the bytes read or -1. */
+static long read_into(const char *path, char **buf, size_t *cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t len = 0;
+    for (;;) {
+        if (len == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 1 << 20;
+            char *p = realloc(*buf, ncap);
+            if (!p) {
+                close(fd);
+                return -1;
+            }
+            *buf = p;
+            *cap = ncap;
+        }
+        ssize_t r = read(fd, *buf + len, *cap - len);
+        if (r < 0) {
+            close(fd);
+            return -1;
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    return (long)len;
+}
+
+static int norm_blocks(nd_norm *nm, const nd_blocks *b, nd_buf *out, nd_toks *toks)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        nd_buf_clear(out);
+        toks->n = 0;
+        if (nd_norm_block(nm, b->text.p + b->v[i].off, b->v[i].len, out, toks, NULL))
+            return -1;
+    }
+    return 0;
+}
+
+static void line(const char *name, double bytes, double secs)
+{
+    printf("%-28s %10.1f MB %8.3f s %8.1f MB/s\n", name, bytes / 1e6, secs,
+           secs > 0 ? bytes / 1e6 / secs : 0);
+}
+
+int main(int argc, char **argv)
+{
+    struct file *files = NULL;
+    size_t n = 0, cap = 0;
+    char *line_buf = NULL;
+    size_t line_cap = 0;
+    int from_stdin = argc == 2 && strcmp(argv[1], "-") == 0;
+    for (int a = 1;; a++) {
+        char *path;
+        if (from_stdin) {
+            ssize_t got = getline(&line_buf, &line_cap, stdin);
+            if (got <= 0)
+                break;
+            if (line_buf[got - 1] == '\n')
+                line_buf[got - 1] = '\0';
+            path = strdup(line_buf);
+        } else {
+            if (a >= argc)
+                break;
+            path = strdup(argv[a]);
+        }
+        if (!path)
+            return 1;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 1024;
+            struct file *p = realloc(files, cap * sizeof *files);
+            if (!p)
+                return 1;
+            files = p;
+        }
+        files[n++] = (struct file){path, 0, 0};
+    }
+    free(line_buf);
+    if (!n) {
+        fprintf(stderr, "usage: extract FILES... | extract - < list\n");
+        return 2;
+    }
+
+    /* 1: read every file into one buffer (also what the other measures work on). */
+    char *all = NULL, *tmp = NULL;
+    size_t all_cap = 0, all_len = 0, tmp_cap = 0;
+    size_t bad = 0;
+    double t = now();
+    for (size_t i = 0; i < n; i++) {
+        long r = read_into(files[i].path, &tmp, &tmp_cap);
+        if (r < 0) {
+            bad++;
+            files[i].len = SIZE_MAX;
+            continue;
+        }
+        if (all_len + (size_t)r > all_cap) {
+            size_t ncap = all_cap ? all_cap : 1 << 24;
+            while (ncap < all_len + (size_t)r)
+                ncap *= 2;
+            char *p = realloc(all, ncap);
+            if (!p)
+                return 1;
+            all = p;
+            all_cap = ncap;
+        }
+        memcpy(all + all_len, tmp, (size_t)r);
+        files[i].off = all_len;
+        files[i].len = (size_t)r;
+        all_len += (size_t)r;
+    }
+    double t_read = now() - t;
+
+    nd_blocks b;
+    nd_blocks_init(&b);
+    nd_norm *nm = NULL;
+    nd_buf out = {0};
+    nd_toks toks = {0};
+    if (nd_norm_new(&nm))
+        return 1;
+
+    /* Extraction alone (from memory), then extraction and normalisation. */
+    t = now();
+    for (size_t i = 0; i < n; i++)
+        if (files[i].len != SIZE_MAX) {
+            nd_blocks_clear(&b);
+            if (nd_html_extract(all + files[i].off, files[i].len, &b))
+                return 1;
+        }
+    double t_ext = now() - t;
+
+    t = now();
+    for (size_t i = 0; i < n; i++)
+        if (files[i].len != SIZE_MAX) {
+            nd_blocks_clear(&b);
+            if (nd_html_extract(all + files[i].off, files[i].len, &b) ||
+                norm_blocks(nm, &b, &out, &toks))
+                return 1;
+        }
+    double t_norm = now() - t;
+
+    /* All three per file, as the reader does them (one buffer reused). */
+    t = now();
+    for (size_t i = 0; i < n; i++) {
+        long r = read_into(files[i].path, &tmp, &tmp_cap);
+        if (r < 0)
+            continue;
+        nd_blocks_clear(&b);
+        if (nd_html_extract(tmp, (size_t)r, &b) || norm_blocks(nm, &b, &out, &toks))
+            return 1;
+    }
+    double t_all = now() - t;
+
+    double bytes = (double)all_len;
+    printf("%zu files, %zu unreadable\n", n - bad, bad);
+    line("read (open/read/close)", bytes, t_read);
+    line("extract, from memory", bytes, t_ext);
+    line("extract+normalise, memory", bytes, t_norm);
+    line("read+extract+normalise", bytes, t_all);
+
+    nd_toks_free(&toks);
+    nd_buf_free(&out);
+    nd_norm_free(nm);
+    nd_blocks_free(&b);
+    free(tmp);
+    free(all);
+    for (size_t i = 0; i < n; i++)
+        free(files[i].path);
+    free(files);
+    return 0;
+}
