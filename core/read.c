@@ -151,18 +151,23 @@ static int html_name(const char *path)
     return 0;
 }
 
+int nd_doc_skipped(const char *path, const char *reason, nd_doc_fn fn, void *ctx)
+{
+    nd_rawdoc d;
+    memset(&d, 0, sizeof d);
+    d.path = path;
+    d.skip_reason = reason;
+    d.body = "";
+    return fn(ctx, &d);
+}
+
 /* A file that could not be opened or read is still one (skipped) document. */
 static int unreadable(const char *rel, nd_problems *pr, nd_doc_fn fn, void *ctx, const char *why)
 {
     char reason[160];
     snprintf(reason, sizeof reason, "unreadable: %s", why);
     nd_problem(pr, ND_SKIPPED, rel, "unreadable", "cannot read: %s", why);
-    nd_rawdoc d;
-    memset(&d, 0, sizeof d);
-    d.path = rel;
-    d.skip_reason = reason;
-    d.body = "";
-    return fn(ctx, &d);
+    return nd_doc_skipped(rel, reason, fn, ctx);
 }
 
 /* One document: the decoded content up to the cap, digest over every stored byte. */

@@ -635,12 +635,7 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
                      " record%s is a response or resource", w.others, w.others == 1 ? "" : "s");
         if (!w.told)
             nd_problem(pr, ND_SKIPPED, path, "no documents", "%s", reason);
-        nd_rawdoc d;
-        memset(&d, 0, sizeof d);
-        d.path = path;
-        d.skip_reason = reason;
-        d.body = "";
-        rc = fn(ctx, &d);
+        rc = nd_doc_skipped(path, reason, fn, ctx);
     }
     XXH3_freeState(w.h);
     nd_buf_free(&w.conv);
