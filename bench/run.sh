@@ -168,6 +168,8 @@ limits_table() {
     find "$dir" -type f | sort > "$files"
     grep '\.gz$' "$files" > "$gz" || true
     grep '\.warc\.gz$' "$files" > "$wgz" || true
+    local html="$OUT/$crawl.html-files" ext=""
+    grep '\.html$' "$files" > "$html" || true
     say "limits on $crawl"
     local t0 t1 cat_mbps tok inf winf
     t0=$(date +%s.%N); tr '\n' '\0' < "$files" | xargs -0 cat > /dev/null; t1=$(date +%s.%N)
@@ -177,7 +179,8 @@ limits_table() {
     winf=$inf
     [ -s "$gz" ] && inf=$("$B/bench/floor" inflate - < "$gz")
     [ -s "$wgz" ] && winf=$("$B/bench/floor" inflate - < "$wgz")
-    rm -f "$files" "$gz" "$wgz"
+    [ -s "$html" ] && ext=$("$B/bench/extract" - < "$html")
+    rm -f "$files" "$gz" "$wgz" "$html"
     local w1=${WALL[$crawl-shingle-strip-1]} w2=${WALL[$crawl-shingle-strip-2]}
     local nd1 nd2
     nd1=$(f %.1f "$bytes / 1e6 / $w1")
@@ -202,6 +205,17 @@ limits_table() {
     echo
     echo "libdeflate vs zlib: $(r "$dl" "$zl")x on all .gz files, $(r "$wdl" "$wzl")x on .warc.gz (one gzip member per record)."
     echo
+    if [ -n "$ext" ]; then
+        # The reader alone on the crawl's plain .html files, one thread (bench/extract);
+        # the aim is 300 MB/s for the last row.
+        echo "### Reader alone on the $crawl crawl's .html files (one thread, MB/s of HTML)"
+        echo
+        echo "| measure | MB | s | MB/s |"
+        echo "|---|---|---|---|"
+        awk -F '  +' '/ MB / { sub(/ MB$/, "", $2); sub(/ s$/, "", $3); sub(/ MB\/s$/, "", $4);
+                               printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' <<< "$ext"
+        echo
+    fi
 }
 
 # clean must cost at most 1.5x a report of the same crawl (same method and threads).
