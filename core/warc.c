@@ -627,14 +627,12 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
      * unreadable file does (only warcinfo, request, metadata, ... records, or types
      * this reader does not know, which WARC says to ignore). */
     if (!rc && !w.docs) {
-        char reason[96];
-        if (w.told)
-            snprintf(reason, sizeof reason, "no documents: no usable record");
-        else
+        char reason[96] = "no documents: no usable record"; /* its problems were told */
+        if (!w.told) {
             snprintf(reason, sizeof reason, "no documents: none of its %" PRIu32
                      " record%s is a response or resource", w.others, w.others == 1 ? "" : "s");
-        if (!w.told)
             nd_problem(pr, ND_SKIPPED, path, "no documents", "%s", reason);
+        }
         rc = nd_doc_skipped(path, reason, fn, ctx);
     }
     XXH3_freeState(w.h);
