@@ -35,6 +35,7 @@ struct warc {
     uint32_t docs;             /* response/resource records handed on (used or skipped) */
     uint32_t others;           /* records of other types (warcinfo, request, ...), ignored */
     uint32_t told;             /* problems reported for this file */
+    uint32_t told_skipped;     /* of them, ND_SKIPPED ones */
 };
 
 struct span {
@@ -435,6 +436,7 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
 static void corrupt(struct warc *w, uint64_t off, const char *why)
 {
     w->told++;
+    w->told_skipped++;
     nd_problem(w->pr, ND_SKIPPED, w->path, "corrupt WARC record", "record at offset %llu: %s",
                (unsigned long long)off, why);
 }
@@ -507,15 +509,20 @@ static void stream_problem(struct warc *w)
     if (w->stream_reported || s->state == ND_SRC_END || s->state == ND_SRC_OK)
         return;
     unsigned long long at = (unsigned long long)(s->raw_base + s->raw_pos);
+    /* A stream that ends (cut short, unreadable) before its first document leaves a
+     * file the manifest calls skipped: the summary must not call it partly used. A
+     * corrupt stream may resynchronise on a later member, so it stays partial here
+     * and the file is counted as skipped at the end if nothing came of it. */
+    enum nd_problem_effect e = ND_PARTIAL;
+    if (!w->docs && s->state != ND_SRC_CORRUPT)
+        e = ND_SKIPPED, w->told_skipped++;
     w->told++;
     if (s->state == ND_SRC_TRUNCATED)
-        nd_problem(w->pr, ND_PARTIAL, w->path, "truncated gzip", "gzip stream cut short at offset %llu",
-                   at);
+        nd_problem(w->pr, e, w->path, "truncated gzip", "gzip stream cut short at offset %llu", at);
     else if (s->state == ND_SRC_CORRUPT)
-        nd_problem(w->pr, ND_PARTIAL, w->path, "corrupt gzip", "corrupt gzip near offset %llu: %s",
-                   at, s->why);
+        nd_problem(w->pr, e, w->path, "corrupt gzip", "corrupt gzip near offset %llu: %s", at, s->why);
     else
-        nd_problem(w->pr, ND_PARTIAL, w->path, "read error", "read error: %s", s->why);
+        nd_problem(w->pr, e, w->path, "read error", "read error: %s", s->why);
 }
 
 static int one_record(struct warc *w)
@@ -628,11 +635,12 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
      * this reader does not know, which WARC says to ignore). */
     if (!rc && !w.docs) {
         char reason[96] = "no documents: no usable record"; /* its problems were told */
-        if (!w.told) {
+        if (!w.told)
             snprintf(reason, sizeof reason, "no documents: none of its %" PRIu32
                      " record%s is a response or resource", w.others, w.others == 1 ? "" : "s");
+        /* Counted as skipped once, unless a problem told already counted it so. */
+        if (!w.told_skipped)
             nd_problem(pr, ND_SKIPPED, path, "no documents", "%s", reason);
-        }
         rc = nd_doc_skipped(path, reason, fn, ctx);
     }
     XXH3_freeState(w.h);

@@ -423,6 +423,25 @@ static void test_no_document_records(void **state)
     assert_int_equal(nd_problems_kind(pr, "no documents"), 0);
     got_free(&g);
     nd_problems_free(pr);
+
+    /* A .warc.gz of those records whose next member is cut short (in its gzip header,
+     * then in its first record): skipped in the manifest, so skipped (not partly
+     * used) in the summary, and counted once. */
+    nd_buf z = ND_BUF_INIT;
+    gz(&z, w.p, w.len);
+    size_t whole = z.len;
+    gz(&z, w.p, w.len);
+    for (size_t cut = 10; cut <= 40; cut += 30) {
+        put("cut.warc.gz", z.p, whole + cut);
+        pr = read1("cut.warc.gz", 0, &g);
+        assert_int_equal(g.n, 1);
+        assert_non_null(g.d[0].skip);
+        assert_int_equal(nd_problems_count(pr, ND_SKIPPED), 1);
+        assert_int_equal(nd_problems_count(pr, ND_PARTIAL), 0);
+        got_free(&g);
+        nd_problems_free(pr);
+    }
+    nd_buf_free(&z);
     nd_buf_free(&w);
 }
 
