@@ -68,6 +68,21 @@ static int norm_blocks(nd_norm *nm, const nd_blocks *b, nd_buf *out, nd_toks *to
     return 0;
 }
 
+/* Seconds to extract (and normalise, when nm is set) every loaded file; -1 on failure. */
+static double from_memory(const struct file *files, size_t n, const char *all, nd_blocks *b,
+                          nd_norm *nm, nd_buf *out, nd_toks *toks)
+{
+    double t = now();
+    for (size_t i = 0; i < n; i++)
+        if (files[i].len != SIZE_MAX) {
+            nd_blocks_clear(b);
+            if (nd_html_extract(all + files[i].off, files[i].len, b) ||
+                (nm && norm_blocks(nm, b, out, toks)))
+                return -1;
+        }
+    return now() - t;
+}
+
 static void line(const char *name, double bytes, double secs)
 {
     printf("%-28s %10.1f MB %8.3f s %8.1f MB/s\n", name, bytes / 1e6, secs,
@@ -156,24 +171,10 @@ int main(int argc, char **argv)
         return 1;
 
     /* Extraction alone (from memory), then extraction and normalisation. */
-    t = now();
-    for (size_t i = 0; i < n; i++)
-        if (files[i].len != SIZE_MAX) {
-            nd_blocks_clear(&b);
-            if (nd_html_extract(all + files[i].off, files[i].len, &b))
-                return 1;
-        }
-    double t_ext = now() - t;
-
-    t = now();
-    for (size_t i = 0; i < n; i++)
-        if (files[i].len != SIZE_MAX) {
-            nd_blocks_clear(&b);
-            if (nd_html_extract(all + files[i].off, files[i].len, &b) ||
-                norm_blocks(nm, &b, &out, &toks))
-                return 1;
-        }
-    double t_norm = now() - t;
+    double t_ext = from_memory(files, n, all, &b, NULL, &out, &toks);
+    double t_norm = from_memory(files, n, all, &b, nm, &out, &toks);
+    if (t_ext < 0 || t_norm < 0)
+        return 1;
 
     /* All three per file, as the reader does them (one buffer reused). */
     t = now();

@@ -79,11 +79,11 @@ typedef struct nd_read_opts {
  * WARC file one per response/resource record). Never reads a whole WARC into memory.
  * Malformed input is reported to pr and skipped or partly used; returns 0 then.
  * Returns negative only for out-of-memory, or the callback's non-zero value. */
+int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts,
+                 nd_problems *pr, nd_doc_fn fn, void *ctx);
+
 /* Hand fn one skipped document for path (no body, no URI, reason copied by fn if kept):
  * a file that yields nothing usable is still one line of the manifest. */
 int nd_doc_skipped(const char *path, const char *reason, nd_doc_fn fn, void *ctx);
-
-int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts,
-                 nd_problems *pr, nd_doc_fn fn, void *ctx);
 
 #endif
