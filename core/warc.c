@@ -36,6 +36,10 @@ struct warc {
     uint32_t others;           /* records of other types (warcinfo, request, ...), ignored */
     uint32_t told;             /* problems reported for this file */
     uint32_t told_skipped;     /* of them, ND_SKIPPED ones */
+    /* Stream problems met before the first document, not told yet: whether they made
+     * the file partly used or skipped is known only when a document comes or the file
+     * ends. Each entry is a static kind pointer, then the NUL-terminated detail. */
+    nd_buf held;
 };
 
 struct span {
@@ -269,6 +273,23 @@ static const char *cstr(nd_buf *b, struct span v)
     return b->p ? b->p : "";
 }
 
+/* Tell the held stream problems: partly used when a document came after all, else
+ * the file is the one skipped document the manifest shows, and counted so once. */
+static void tell_held(struct warc *w)
+{
+    enum nd_problem_effect e = w->docs ? ND_PARTIAL : ND_SKIPPED;
+    for (size_t i = 0; i + sizeof(const char *) < w->held.len;) {
+        const char *kind;
+        memcpy(&kind, w->held.p + i, sizeof kind);
+        const char *detail = w->held.p + i + sizeof kind;
+        nd_problem(w->pr, e, w->path, kind, "%s", detail);
+        if (e == ND_SKIPPED)
+            w->told_skipped++;
+        i += sizeof kind + strlen(detail) + 1;
+    }
+    nd_buf_clear(&w->held);
+}
+
 /* Hand one response/resource record over. rec holds hlen header bytes then the block
  * bytes kept; total is how much of the block the stream gave (of clen). */
 static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off, size_t hlen,
@@ -276,7 +297,8 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
 {
     nd_rawdoc d;
     memset(&d, 0, sizeof d);
-    w->docs++;
+    if (!w->docs++ && w->held.len)
+        tell_held(w);
     d.path = w->path;
     d.offset = off;
     d.record = idx;
@@ -509,20 +531,22 @@ static void stream_problem(struct warc *w)
     if (w->stream_reported || s->state == ND_SRC_END || s->state == ND_SRC_OK)
         return;
     unsigned long long at = (unsigned long long)(s->raw_base + s->raw_pos);
-    /* A stream that ends (cut short, unreadable) before its first document leaves a
-     * file the manifest calls skipped: the summary must not call it partly used. A
-     * corrupt stream may resynchronise on a later member, so it stays partial here
-     * and the file is counted as skipped at the end if nothing came of it. */
-    enum nd_problem_effect e = ND_PARTIAL;
-    if (!w->docs && s->state != ND_SRC_CORRUPT)
-        e = ND_SKIPPED, w->told_skipped++;
-    w->told++;
+    const char *kind = s->state == ND_SRC_TRUNCATED ? "truncated gzip"
+                       : s->state == ND_SRC_CORRUPT ? "corrupt gzip" : "read error";
+    char detail[320];
     if (s->state == ND_SRC_TRUNCATED)
-        nd_problem(w->pr, e, w->path, "truncated gzip", "gzip stream cut short at offset %llu", at);
+        snprintf(detail, sizeof detail, "gzip stream cut short at offset %llu", at);
     else if (s->state == ND_SRC_CORRUPT)
-        nd_problem(w->pr, e, w->path, "corrupt gzip", "corrupt gzip near offset %llu: %s", at, s->why);
+        snprintf(detail, sizeof detail, "corrupt gzip near offset %llu: %s", at, s->why);
     else
-        nd_problem(w->pr, e, w->path, "read error", "read error: %s", s->why);
+        snprintf(detail, sizeof detail, "read error: %s", s->why);
+    w->told++;
+    /* Before the first document, a corrupt stream may still resynchronise on a later
+     * member: hold the problem until that is known. Out of memory, tell it now. */
+    if (!w->docs && !nd_buf_append(&w->held, (const char *)&kind, sizeof kind) &&
+        !nd_buf_append(&w->held, detail, strlen(detail) + 1))
+        return;
+    nd_problem(w->pr, ND_PARTIAL, w->path, kind, "%s", detail);
 }
 
 static int one_record(struct warc *w)
@@ -604,7 +628,8 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
 {
     struct warc w = {.s = s, .path = path, .cap = cap, .pr = pr, .fn = fn, .ctx = ctx,
                      .rec = ND_BUF_INIT, .tmp = ND_BUF_INIT, .body = ND_BUF_INIT,
-                     .uri = ND_BUF_INIT, .date = ND_BUF_INIT, .conv = ND_BUF_INIT};
+                     .uri = ND_BUF_INIT, .date = ND_BUF_INIT, .conv = ND_BUF_INIT,
+                     .held = ND_BUF_INIT};
     if (!(w.h = XXH3_createState()))
         return nd_fail(ND_ENOMEM, "out of memory");
     s->resync = 1;
@@ -633,6 +658,7 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
      * corrupt record, from the summary too: it becomes one skipped document, as an
      * unreadable file does (only warcinfo, request, metadata, ... records, or types
      * this reader does not know, which WARC says to ignore). */
+    tell_held(&w);
     if (!rc && !w.docs) {
         char reason[96] = "no documents: no usable record"; /* its problems were told */
         if (!w.told)
@@ -644,6 +670,7 @@ int nd_warc_read(nd_src *s, const char *path, size_t cap, nd_problems *pr, nd_do
         rc = nd_doc_skipped(path, reason, fn, ctx);
     }
     XXH3_freeState(w.h);
+    nd_buf_free(&w.held);
     nd_buf_free(&w.conv);
     nd_buf_free(&w.date);
     nd_buf_free(&w.uri);

@@ -441,6 +441,37 @@ static void test_no_document_records(void **state)
         got_free(&g);
         nd_problems_free(pr);
     }
+
+    /* The same with that member's deflate data broken instead (the reader resyncs on
+     * the next member, which holds no document either): still skipped only, once.
+     * With a document after the broken member, the file is partly used instead. */
+    size_t all = z.len;
+    for (size_t k = whole + 20; k < all - 10; k += 3)
+        z.p[k] ^= 0x5a;
+    gz(&z, w.p, w.len);
+    put("broken.warc.gz", z.p, z.len);
+    pr = read1("broken.warc.gz", 0, &g);
+    assert_int_equal(g.n, 1);
+    assert_string_equal(g.d[0].skip, "no documents: no usable record");
+    assert_int_equal(nd_problems_count(pr, ND_SKIPPED), 1);
+    assert_int_equal(nd_problems_count(pr, ND_PARTIAL), 0);
+    assert_int_equal(nd_problems_kind(pr, "corrupt gzip"), 1);
+    got_free(&g);
+    nd_problems_free(pr);
+    nd_buf r = ND_BUF_INIT;
+    record(&r, "resource", "http://r.example/after", "", "after", 5);
+    gz(&z, r.p, r.len);
+    put("broken-then-doc.warc.gz", z.p, z.len);
+    pr = read1("broken-then-doc.warc.gz", 0, &g);
+    assert_int_equal(g.n, 1);
+    assert_null(g.d[0].skip);
+    assert_string_equal(g.d[0].body, "after");
+    assert_int_equal(nd_problems_count(pr, ND_SKIPPED), 0);
+    assert_int_equal(nd_problems_kind(pr, "corrupt gzip"), 1);
+    assert_int_equal(nd_problems_count(pr, ND_PARTIAL), 1);
+    got_free(&g);
+    nd_problems_free(pr);
+    nd_buf_free(&r);
     nd_buf_free(&z);
     nd_buf_free(&w);
 }
