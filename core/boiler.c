@@ -206,9 +206,10 @@ static void shard_release(struct shard *s)
     s->texts = NULL;
     s->text_lens = NULL;
     s->free_texts = NULL;
-    s->tab = NULL;
+    __atomic_store_n(&s->tab, NULL, __ATOMIC_RELAXED);
     s->n_texts = s->cap_texts = s->n_free = 0;
-    s->cap = s->n = 0;
+    __atomic_store_n(&s->cap, 0, __ATOMIC_RELAXED);
+    s->n = 0;
 }
 
 static void seen_release(nd_boiler *b)
@@ -354,8 +355,9 @@ static int shard_rehash(struct shard *s, size_t cap)
         if (s->tab[i].count)
             table_put(t, cap, &s->tab[i]);
     free(s->tab);
-    s->tab = t;
-    s->cap = cap;
+    /* Atomic stores: nd_boiler_add_doc reads both without the lock, for a prefetch. */
+    __atomic_store_n(&s->tab, t, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->cap, cap, __ATOMIC_RELAXED);
     return ND_OK;
 }
 
@@ -564,6 +566,18 @@ int nd_boiler_add_doc(nd_boiler *b, uint32_t site, const uint64_t *hashes,
         it[i].i = (uint32_t)i;
     }
     qsort(it, n, sizeof *it, item_cmp);
+#ifdef __GNUC__
+    /* Each block's probe is a cache miss into a large table: ask for all of them
+     * before the first is needed. Read without the lock, tab and cap may be one
+     * rehash old; a prefetch of a stale slot is only a wasted hint (it never faults). */
+    for (size_t j = 0; j < n; j++) {
+        struct shard *s = &b->shards[shard_of(b, it[j].m)];
+        const struct entry *t = __atomic_load_n(&s->tab, __ATOMIC_RELAXED);
+        size_t cap = __atomic_load_n(&s->cap, __ATOMIC_RELAXED);
+        if (t && cap)
+            __builtin_prefetch(&t[(size_t)it[j].m & (cap - 1)]);
+    }
+#endif
     size_t i = 0;
     while (i < n && !rc) {
         size_t sh = shard_of(b, it[i].m);

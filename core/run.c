@@ -311,6 +311,7 @@ struct worker {
     const char **texts;
     uint32_t *lens;
     uint32_t *ntoks;
+    XXH128_hash_t *bkeys; /* each block's key into bcache */
     size_t cap_blocks;
     nd_buf spillbuf;
     uint64_t spill_off;
@@ -389,7 +390,10 @@ static int grow_blocks(struct worker *w, size_t n)
     uint32_t *k = realloc(w->ntoks, cap * sizeof *k);
     if (k)
         w->ntoks = k;
-    if (!h || !t || !l || !k)
+    XXH128_hash_t *bk = realloc(w->bkeys, cap * sizeof *bk);
+    if (bk)
+        w->bkeys = bk;
+    if (!h || !t || !l || !k || !bk)
         return nd_fail(ND_ENOMEM, "out of memory");
     w->cap_blocks = cap;
     return ND_OK;
@@ -575,10 +579,18 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     size_t kept = 0, invalid = 0;
     uint32_t total_tokens = 0;
     nd_buf_clear(&w->spillbuf);
+    /* Every block's cache slot is a cache miss: all keys first, their slots fetched
+     * while the first blocks are looked up. */
+    for (size_t i = 0; i < w->blocks.n; i++) {
+        w->bkeys[i] = XXH3_128bits(w->blocks.text.p + w->blocks.v[i].off, w->blocks.v[i].len);
+#ifdef __GNUC__
+        __builtin_prefetch(&w->bcache[w->bkeys[i].low64 & (ND_BCACHE_SLOTS - 1)]);
+#endif
+    }
     for (size_t i = 0; i < w->blocks.n; i++) {
         const char *bt = w->blocks.text.p + w->blocks.v[i].off;
         uint32_t bl = w->blocks.v[i].len;
-        XXH128_hash_t bkey = XXH3_128bits(bt, bl);
+        XXH128_hash_t bkey = w->bkeys[i];
         struct bcache_slot *cs = &w->bcache[bkey.low64 & (ND_BCACHE_SLOTS - 1)];
         uint32_t ntok, nlen;
         if (cs->key[0] == bkey.low64 && cs->key[1] == bkey.high64 && (bkey.low64 | bkey.high64)) {
@@ -912,6 +924,7 @@ static void worker_release(struct worker *w)
     arena_free(&w->arena);
     free(w->docs);
     nd_buf_free(&w->spillbuf);
+    free(w->bkeys);
     free(w->ntoks);
     free(w->lens);
     free((void *)w->texts);
