@@ -970,7 +970,8 @@ static int cmp_doc_tmp(const void *a, const void *b)
 static void advise_huge(void *p, size_t n)
 {
 #ifdef MADV_HUGEPAGE
-    const uintptr_t pg = 4096;
+    long ps = sysconf(_SC_PAGESIZE);
+    const uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096;
     uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + n) & ~(pg - 1);
     if (p && n >= ((size_t)4 << 20) && e > a)
         madvise((void *)a, e - a, MADV_HUGEPAGE);
