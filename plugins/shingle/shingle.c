@@ -331,9 +331,11 @@ static int sh_sign(const void *state, const nd_text *doc, void *sigp, uint64_t *
     /* distinct shingles: open addressing on the high 32 bits of each hash, 0 marks an
      * empty slot. 32-bit entries keep the table in L1 for most documents; two distinct
      * shingles agreeing on 32 bits (about 1 in 2^32 per pair) only make the counted size
-     * one smaller. */
+     * one smaller. At most a quarter full, so that most probes meet an empty slot at
+     * once: fingerprinting the large crawl took 4.75-4.87 s against 4.92-5.04 s at half
+     * full (one thread, three alternating runs, same clusters). */
     size_t nsh = nt - n + 1, cap = 64;
-    while (cap < nsh * 2)
+    while (cap < nsh * 4)
         cap *= 2;
     uint32_t stack_set[SH_STACK_SET];
     uint32_t *set = stack_set;
