@@ -565,7 +565,17 @@ int nd_boiler_add_doc(nd_boiler *b, uint32_t site, const uint64_t *hashes,
         it[i].m = mix(hashes[i], site);
         it[i].i = (uint32_t)i;
     }
-    qsort(it, n, sizeof *it, item_cmp);
+    if (n <= 48) { /* a page's usual count: no call per comparison */
+        for (size_t a = 1; a < n; a++) {
+            struct item x = it[a];
+            size_t j = a;
+            for (; j > 0 && it[j - 1].m > x.m; j--)
+                it[j] = it[j - 1];
+            it[j] = x;
+        }
+    } else {
+        qsort(it, n, sizeof *it, item_cmp);
+    }
 #ifdef __GNUC__
     /* Each block's probe is a cache miss into a large table: ask for all of them
      * before the first is needed. Read without the lock, tab and cap may be one
