@@ -452,6 +452,22 @@ static uint64_t spill_budget(unsigned threads)
     return per > ND_SPILL_MIN ? per : ND_SPILL_MIN;
 }
 
+/* Big memory filled page by page (the spill, signatures, keys, document records):
+ * huge pages asked for, so that filling it costs one fault per 2 MiB, not per 4 KiB.
+ * glibc serves such sizes from their own mapping; the page-aligned inside is advised. */
+static void advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+    long ps = sysconf(_SC_PAGESIZE);
+    const uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096;
+    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + n) & ~(pg - 1);
+    if (p && n >= ((size_t)4 << 20) && e > a)
+        madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p, (void)n;
+#endif
+}
+
 static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, size_t n)
 {
     if (!n) /* a document without text: p may be NULL */
@@ -464,9 +480,7 @@ static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, siz
         if (a == MAP_FAILED)
             return nd_fail(ND_ENOMEM, "cannot reserve %llu bytes for the spill",
                            (unsigned long long)pv->spill_limit);
-#ifdef MADV_HUGEPAGE
-        madvise(a, pv->spill_limit, MADV_HUGEPAGE);
-#endif
+        advise_huge(a, pv->spill_limit);
         m->p = a;
         m->cap = pv->spill_limit;
     }
@@ -962,22 +976,6 @@ static int cmp_doc_tmp(const void *a, const void *b)
     if (x->offset != y->offset)
         return x->offset < y->offset ? -1 : 1;
     return x->record < y->record ? -1 : x->record > y->record;
-}
-
-/* Big arrays touched page by page (signatures, keys, document records): huge pages
- * asked for, so that filling them costs one fault per 2 MiB, not per 4 KiB. glibc
- * serves such sizes from their own mapping; the page-aligned inside is advised. */
-static void advise_huge(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-    long ps = sysconf(_SC_PAGESIZE);
-    const uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096;
-    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + n) & ~(pg - 1);
-    if (p && n >= ((size_t)4 << 20) && e > a)
-        madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p, (void)n;
-#endif
 }
 
 /* Merge the workers' documents into report order: by file path, then record. */

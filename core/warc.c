@@ -531,15 +531,17 @@ static void stream_problem(struct warc *w)
     if (w->stream_reported || s->state == ND_SRC_END || s->state == ND_SRC_OK)
         return;
     unsigned long long at = (unsigned long long)(s->raw_base + s->raw_pos);
-    const char *kind = s->state == ND_SRC_TRUNCATED ? "truncated gzip"
-                       : s->state == ND_SRC_CORRUPT ? "corrupt gzip" : "read error";
+    const char *kind = "read error";
     char detail[320];
-    if (s->state == ND_SRC_TRUNCATED)
+    if (s->state == ND_SRC_TRUNCATED) {
+        kind = "truncated gzip";
         snprintf(detail, sizeof detail, "gzip stream cut short at offset %llu", at);
-    else if (s->state == ND_SRC_CORRUPT)
+    } else if (s->state == ND_SRC_CORRUPT) {
+        kind = "corrupt gzip";
         snprintf(detail, sizeof detail, "corrupt gzip near offset %llu: %s", at, s->why);
-    else
+    } else {
         snprintf(detail, sizeof detail, "read error: %s", s->why);
+    }
     w->told++;
     /* Before the first document, a corrupt stream may still resynchronise on a later
      * member: hold the problem until that is known. Out of memory, tell it now. */
