@@ -336,6 +336,48 @@ static int put_record(struct worker *w, nd_buf *r, uint64_t dig[2])
     return rc ? rc : nd_gzip_member(w->gz, r->p, r->len, &w->out);
 }
 
+/* Up to n bytes at off; fewer at the end of the file or on an error (the caller then
+ * compresses the record again instead of copying it). */
+static size_t pread_all(int fd, char *p, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, p + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    return got;
+}
+
+/* The reader decoded the record's member whole, to exactly the record and 4 more
+ * bytes: the member is read again and copied without decoding it a second time (that
+ * was a tenth of writing a WARC.gz crawl). The bytes read must hash as those the
+ * reader decoded, and the gzip trailer must hold the CRC-32 and size of the record
+ * followed by CRLFCRLF: the decoded member began with the record, so the two can
+ * differ in the last 4 bytes only, a burst CRC-32 always detects. Else 0: the record
+ * is compressed again. */
+static int copy_whole_member(struct worker *w, const nd_rawdoc *raw)
+{
+    size_t n = (size_t)raw->member_clen;
+    nd_buf_clear(&w->gzin);
+    int rc = nd_buf_reserve(&w->gzin, n);
+    if (rc)
+        return rc;
+    if (pread_all(raw->member_fd, w->gzin.p, n, raw->offset) != n || n < 18 || XXH3_64bits(w->gzin.p, n) != raw->member_hash)
+        return 0;
+    uint32_t crc = libdeflate_crc32(0, raw->record_bytes, raw->record_len);
+    crc = libdeflate_crc32(crc, "\r\n\r\n", 4);
+    const unsigned char *t = (const unsigned char *)w->gzin.p + n - 8;
+    uint32_t tcrc = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+    uint32_t tsize = (uint32_t)t[4] | (uint32_t)t[5] << 8 | (uint32_t)t[6] << 16 | (uint32_t)t[7] << 24;
+    if (tcrc != crc || tsize != (uint32_t)(raw->record_len + 4))
+        return 0;
+    return (rc = nd_buf_append(&w->out, w->gzin.p, n)) ? rc : 1;
+}
+
 /* A WARC record that is a gzip member of its own in the source is copied as stored:
  * nothing to compress again, and the archive keeps the crawler's own bytes. The member
  * is decoded and compared with the record first, so only the very bytes read are
@@ -344,26 +386,20 @@ static int copy_member(struct worker *w, const nd_rawdoc *raw)
 {
     if (!(raw->flags & ND_RAW_MEMBER_START) || raw->record_len > SIZE_MAX / 4)
         return 0;
-    if (!w->dd && !(w->dd = libdeflate_alloc_decompressor()))
-        return nd_fail(ND_ENOMEM, "out of memory");
     /* Room for stored blocks (5 bytes in 65535) and a gzip header with a name or a
      * comment; a member with a longer one is compressed again. A bigger read cost a
      * copy of 64 KB from the page cache for every record. */
     size_t want = raw->record_len + 4, cap = want + want / 64 + 1024;
+    if (raw->member_clen) /* its extent is known: it holds the record alone, or more */
+        return raw->member_dlen == want && raw->member_clen <= cap ? copy_whole_member(w, raw) : 0;
+    if (!w->dd && !(w->dd = libdeflate_alloc_decompressor()))
+        return nd_fail(ND_ENOMEM, "out of memory");
     int rc;
     nd_buf_clear(&w->gzin);
     nd_buf_clear(&w->gzout);
     if ((rc = nd_buf_reserve(&w->gzin, cap)) || (rc = nd_buf_reserve(&w->gzout, want)))
         return rc;
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t k = pread(raw->member_fd, w->gzin.p + n, cap - n, (off_t)(raw->offset + n));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k <= 0)
-            break;
-        n += (size_t)k;
-    }
+    size_t n = pread_all(raw->member_fd, w->gzin.p, cap, raw->offset);
     size_t used = 0, got = 0;
     if (libdeflate_gzip_decompress_ex(w->dd, w->gzin.p, n, w->gzout.p, want, &used, &got) !=
             LIBDEFLATE_SUCCESS ||

@@ -137,7 +137,7 @@ static int add_member(nd_src *s, uint64_t dpos, uint64_t cpos)
         s->mb = m;
         s->cap_mb = cap;
     }
-    s->mb[s->n_mb++] = (struct nd_member){dpos, cpos};
+    s->mb[s->n_mb++] = (struct nd_member){dpos, cpos, 0, 0, 0};
     return ND_OK;
 }
 
@@ -214,6 +214,13 @@ static int fast_member(nd_src *s)
         enum libdeflate_result r = libdeflate_gzip_decompress_ex(
             s->dd, s->raw + s->raw_pos, s->raw_len - s->raw_pos, s->mout, s->mout_cap, &in, &out);
         if (r == LIBDEFLATE_SUCCESS) {
+            /* produce_gz added this member's entry just before. */
+            struct nd_member *m = &s->mb[s->n_mb - 1];
+            if (m->cpos == raw_at(s) && in) {
+                m->clen = in;
+                m->dlen = out;
+                m->chash = XXH3_64bits(s->raw + s->raw_pos, in);
+            }
             s->raw_pos += in;
             s->mout_pos = 0;
             s->mout_len = out;
@@ -373,6 +380,23 @@ int nd_src_member_starts(const nd_src *s, uint64_t cpos)
     while (i > 0 && s->mb[i - 1].dpos > s->pos)
         i--;
     return i && s->mb[i - 1].dpos == s->pos && s->mb[i - 1].cpos == cpos;
+}
+
+int nd_src_member_whole(const nd_src *s, uint64_t cpos, uint64_t *clen, uint64_t *dlen,
+                        uint64_t *chash)
+{
+    if (!nd_src_member_starts(s, cpos))
+        return 0;
+    size_t i = s->n_mb;
+    while (i > 0 && s->mb[i - 1].dpos > s->pos)
+        i--;
+    const struct nd_member *m = &s->mb[i - 1];
+    if (!m->clen)
+        return 0;
+    *clen = m->clen;
+    *dlen = m->dlen;
+    *chash = m->chash;
+    return 1;
 }
 
 int nd_src_resync(nd_src *s)

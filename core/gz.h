@@ -21,6 +21,9 @@ enum nd_src_state {
 struct nd_member {
     uint64_t dpos;     /* decompressed offset of the member's first byte */
     uint64_t cpos;     /* offset of the member in the file */
+    /* Set when libdeflate decoded the member whole (else clen is 0): its compressed
+     * length, decoded length, and XXH3-64 of its compressed bytes. */
+    uint64_t clen, dlen, chash;
 };
 
 typedef struct nd_src {
@@ -83,6 +86,11 @@ uint64_t nd_src_member(nd_src *s);
 /* 1 when the byte at the stream position is the first of the gzip member at file offset
  * cpos: what follows in that member can be copied as stored. */
 int nd_src_member_starts(const nd_src *s, uint64_t cpos);
+/* Like nd_src_member_starts, and the member was decoded whole: 1 with its extent and
+ * the hash of its compressed bytes (struct nd_member), so that a copy of it can be
+ * checked without decoding it again. */
+int nd_src_member_whole(const nd_src *s, uint64_t cpos, uint64_t *clen, uint64_t *dlen,
+                        uint64_t *chash);
 /* After ND_SRC_CORRUPT/TRUNCATED in gzip: drop the window and look for the next gzip
  * member in the file. Returns 1 when one was found (state OK again), 0 otherwise. */
 int nd_src_resync(nd_src *s);

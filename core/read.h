@@ -61,6 +61,10 @@ typedef struct nd_rawdoc {
                                   that the record's gzip member at offset can be copied
                                   as stored (pread only). The reader's; valid during the
                                   callback */
+    uint64_t member_clen;      /* with ND_RAW_MEMBER_START, when the reader decoded that
+                                  member whole: its compressed length (else 0), */
+    uint64_t member_dlen;      /* its decoded length, */
+    uint64_t member_hash;      /* and XXH3-64 of its compressed bytes */
 } nd_rawdoc;
 
 /* Return 0 to go on, non-zero to stop reading this file (returned by nd_read_file). */
