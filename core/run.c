@@ -1482,8 +1482,8 @@ static int each_doc(void *ctx, const nd_rawdoc *raw)
     return c->fn(c->fctx, i, raw, c->text.p ? c->text.p : "", c->text.len);
 }
 
-int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_text_fn fn,
-                     void *ctx)
+int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_claim_fn claim,
+                     nd_run_text_fn fn, void *ctx)
 {
     struct each_ctx c = {.run = run, .want = want, .strip = strip, .fn = fn, .fctx = ctx};
     c.no_mask = getenv("ND_TEST_NO_BOILER_MASK") != NULL;
@@ -1492,13 +1492,16 @@ int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_
     nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes};
     size_t i = 0;
     while (!rc && i < run->n_docs) {
-        size_t end = i;
-        int any = 0;
+        size_t end = i, first = SIZE_MAX;
         while (end < run->n_docs && run->docs[end].file == run->docs[i].file) {
-            any |= !want || want[end];
+            if (first == SIZE_MAX && (!want || want[end]))
+                first = end;
             end++;
         }
-        if (any) {
+        int take = first != SIZE_MAX && claim ? claim(ctx, first) : first != SIZE_MAX;
+        if (take < 0)
+            break;
+        if (take) {
             c.next = i;
             c.end = end;
             rc = nd_read_file(run->opts.root, run->files.paths[run->docs[i].file], &ro, NULL,

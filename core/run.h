@@ -118,7 +118,11 @@ int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
  * and passed with raw == NULL. For `clean` and `verify`. */
 typedef int (*nd_run_text_fn)(void *ctx, size_t doc, const nd_rawdoc *raw,
                               const char *text, size_t len);
+/* Asked, when not NULL, before each file holding a wanted document, with the first
+ * one: 1 read the file, 0 skip it, negative stop the walk (returning 0), so that
+ * several threads can share the files as they go. */
+typedef int (*nd_run_claim_fn)(void *ctx, size_t first_wanted);
 int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip,
-                     nd_run_text_fn fn, void *ctx);
+                     nd_run_claim_fn claim, nd_run_text_fn fn, void *ctx);
 
 #endif
