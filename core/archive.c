@@ -12,12 +12,10 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <dirent.h>
@@ -27,8 +25,6 @@
 #include "error.h"
 
 #define OUTBUF (256u << 10)
-/* Background write-back every 64 MB written (see flusher_main). */
-#define FLUSH_BYTES (64u << 20)
 /* Folders known to exist: one per writing thread is enough to skip nearly every
  * mkdir, since each thread walks its own stretch of paths in order. */
 #define KNOWN_DIRS 16
@@ -47,12 +43,6 @@ struct nd_archive {
      * errors of the file system since the descriptor was opened, so one opened only at
      * commit would miss those of files the kernel wrote back during a long run. */
     int tfd;
-    /* Write-back during the run (see flusher_main). */
-    pthread_t flusher;
-    bool flusher_on, flusher_stop;
-    pthread_cond_t fcv;   /* with mu: flusher_stop set */
-    uint64_t flush_every; /* bytes written between two syncfs */
-    int flush_err;        /* errno of the first failed background syncfs, or 0 */
 };
 
 struct nd_afile {
@@ -223,65 +213,14 @@ static int fsync_path(const char *p, int dir)
     return ND_OK;
 }
 
-/* Without it, the kernel holds every written page dirty until the commit's syncfs
- * (half a gigabyte of tree files sit well under the dirty limits), and clean then
- * waits for the disk with nothing left to overlap: 1.3 s after 7.8 s of writing on the
- * large crawl. A syncfs every flush_every bytes from this thread keeps the disk busy
- * while the workers compress. syncfs reports a write-back error once per descriptor,
- * so the first one is kept for nd_archive_commit. */
-static void *flusher_main(void *arg)
-{
-    nd_archive *a = arg;
-    uint64_t done = 0;
-    pthread_mutex_lock(&a->mu);
-    while (!a->flusher_stop) {
-        uint64_t now = atomic_load(&a->bytes);
-        if (now - done >= a->flush_every) {
-            pthread_mutex_unlock(&a->mu);
-            int r = syncfs(a->tfd), e = errno;
-            pthread_mutex_lock(&a->mu);
-            done = now;
-            if (r != 0 && e == ENOSYS)
-                break; /* the commit fsyncs each file instead */
-            if (r != 0 && !a->flush_err)
-                a->flush_err = e;
-            continue;
-        }
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000 * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
-        pthread_cond_timedwait(&a->fcv, &a->mu, &ts);
-    }
-    pthread_mutex_unlock(&a->mu);
-    return NULL;
-}
-
-static void flusher_stop(nd_archive *a)
-{
-    if (!a->flusher_on)
-        return;
-    pthread_mutex_lock(&a->mu);
-    a->flusher_stop = true;
-    pthread_cond_signal(&a->fcv);
-    pthread_mutex_unlock(&a->mu);
-    pthread_join(a->flusher, NULL);
-    a->flusher_on = false;
-}
-
 static void archive_free(nd_archive *a)
 {
-    flusher_stop(a);
     if (a->tfd >= 0)
         close(a->tfd);
     nd_buf_free(&a->dirs);
     nd_buf_free(&a->files);
     for (unsigned i = 0; i < KNOWN_DIRS; i++)
         nd_buf_free(&a->known[i]);
-    pthread_cond_destroy(&a->fcv);
     pthread_mutex_destroy(&a->mu);
     free(a->tmp);
     free(a->parent);
@@ -301,7 +240,6 @@ int nd_archive_begin(const char *dst, nd_archive **out)
     nd_archive *a = calloc(1, sizeof *a);
     if (a) {
         pthread_mutex_init(&a->mu, NULL);
-        pthread_cond_init(&a->fcv, NULL);
         a->tfd = -1;
     }
     if (!a || !(a->dst = strdup(dst)) || !(a->parent = strdup(dst))) {
@@ -349,10 +287,6 @@ int nd_archive_begin(const char *dst, nd_archive **out)
     fail_at = env_long("ND_TEST_FAIL_WRITE");
     pause_at = env_long("ND_TEST_PAUSE_WRITE");
     atomic_store(&writes, 0);
-    long fe = env_long("ND_TEST_FLUSH_BYTES");
-    a->flush_every = fe > 0 ? (uint64_t)fe : FLUSH_BYTES;
-    /* Without the thread the output is still synced, all of it at commit. */
-    a->flusher_on = pthread_create(&a->flusher, NULL, flusher_main, a) == 0;
     *out = a;
     return ND_OK;
 }
@@ -366,7 +300,6 @@ void nd_archive_abort(nd_archive *a)
 {
     if (!a)
         return;
-    flusher_stop(a);
     rm_tree(a->tmp);
     archive_free(a);
 }
@@ -380,10 +313,7 @@ int nd_archive_commit(nd_archive *a)
      * errors (Linux 5.8+); an fsync per file cost a commit each. Where syncfs is
      * missing, each file is fsynced. */
     int synced = 0;
-    flusher_stop(a);
-    if (a->flush_err)
-        rc = nd_fail(ND_EIO, "cannot write %s back to disk: %s", a->tmp, strerror(a->flush_err));
-    else if (syncfs(a->tfd) == 0)
+    if (syncfs(a->tfd) == 0)
         synced = 1;
     else if (errno != ENOSYS)
         rc = nd_fail(ND_EIO, "cannot sync %s: %s", a->tmp, strerror(errno));

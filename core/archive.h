@@ -66,8 +66,6 @@ int nd_archive_signal(void);
 /* Test-only hooks, read from the environment by nd_archive_begin:
  * ND_TEST_FAIL_WRITE=N   the Nth write(2) of the output fails with ENOSPC;
  * ND_TEST_PAUSE_WRITE=N  the process stops itself (SIGSTOP) after the Nth write, so a
- *                        test can signal it mid-run;
- * ND_TEST_FLUSH_BYTES=N  the background write-back runs every N bytes written (default
- *                        64 MB), so that small test outputs exercise it. */
+ *                        test can signal it mid-run. */
 
 #endif

@@ -648,8 +648,7 @@ static void test_invalid_utf8_replaced(void **state)
 
 /* A generated crawl (text, HTML, gzip, WARC files; syndicated copies). Run with
  * ND_TEST_PIECE_DOCS=3 (pieces of 3 kept documents, a window of one piece a thread), it
- * gives both writing threads many pieces and makes them wait for each other. With
- * ND_TEST_FLUSH_BYTES=1 the background write-back runs all along the writing. */
+ * gives both writing threads many pieces and makes them wait for each other. */
 #define SMALL_PIECES "ND_TEST_PIECE_DOCS=3"
 
 static void make_gen_crawl(char *dir, size_t n, const char *docs)
@@ -674,10 +673,8 @@ static void test_threads_identical(void **state)
         const char *strip = runs[i].strip ? "--strip-boilerplate" : NULL;
         expect_ok(run_env(SMALL_PIECES, (const char *[]){"clean", src, "--out", d1, "--format",
                                                          runs[i].format, "-q", "--threads", "1", strip, NULL}));
-        /* The second run also syncs in the background after every write. */
-        expect_ok(run_env(SMALL_PIECES " ND_TEST_FLUSH_BYTES=1",
-                          (const char *[]){"clean", src, "--out", d2, "--format", runs[i].format, "-q",
-                                           "--threads", "2", strip, NULL}));
+        expect_ok(run_env(SMALL_PIECES, (const char *[]){"clean", src, "--out", d2, "--format",
+                                                         runs[i].format, "-q", "--threads", "2", strip, NULL}));
         tree_hash(d1, h1);
         tree_hash(d2, h2);
         if (strcmp(h1, h2))
