@@ -370,7 +370,8 @@ static int copy_whole_member(struct worker *w, const nd_rawdoc *raw)
     int rc = nd_buf_reserve(&w->gzin, n);
     if (rc)
         return rc;
-    if (pread_all(raw->member_fd, w->gzin.p, n, raw->offset) != n || n < 18 || XXH3_64bits(w->gzin.p, n) != raw->member_hash)
+    if (n < 18 || pread_all(raw->member_fd, w->gzin.p, n, raw->offset) != n ||
+        XXH3_64bits(w->gzin.p, n) != raw->member_hash)
         return 0;
     uint32_t crc = libdeflate_crc32(0, raw->record_bytes, raw->record_len);
     crc = libdeflate_crc32(crc, "\r\n\r\n", 4);

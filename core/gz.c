@@ -115,7 +115,7 @@ static int add_member(nd_src *s, uint64_t dpos, uint64_t cpos)
 {
     if (s->n_mb && s->mb[s->n_mb - 1].dpos == dpos) {
         /* An empty member: the byte at dpos belongs to the later one. */
-        s->mb[s->n_mb - 1].cpos = cpos;
+        s->mb[s->n_mb - 1] = (struct nd_member){dpos, cpos, 0, 0, 0};
         return ND_OK;
     }
     if (s->n_mb == s->cap_mb) {
