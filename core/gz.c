@@ -362,41 +362,27 @@ int nd_src_read(nd_src *s, void *dst, size_t n, size_t *got)
     return ND_OK;
 }
 
+/* The entry of the gzip member holding the byte at pos, or NULL. */
+static const struct nd_member *member_at_pos(const nd_src *s)
+{
+    size_t i = s->n_mb;
+    while (i > 0 && s->mb[i - 1].dpos > s->pos)
+        i--;
+    return i ? &s->mb[i - 1] : NULL;
+}
+
 uint64_t nd_src_member(nd_src *s)
 {
     if (!s->gz)
         return s->pos;
-    size_t i = s->n_mb;
-    while (i > 0 && s->mb[i - 1].dpos > s->pos)
-        i--;
-    return i ? s->mb[i - 1].cpos : 0;
+    const struct nd_member *m = member_at_pos(s);
+    return m ? m->cpos : 0;
 }
 
-int nd_src_member_starts(const nd_src *s, uint64_t cpos)
+const struct nd_member *nd_src_member_starts(const nd_src *s, uint64_t cpos)
 {
-    if (!s->gz)
-        return 0;
-    size_t i = s->n_mb;
-    while (i > 0 && s->mb[i - 1].dpos > s->pos)
-        i--;
-    return i && s->mb[i - 1].dpos == s->pos && s->mb[i - 1].cpos == cpos;
-}
-
-int nd_src_member_whole(const nd_src *s, uint64_t cpos, uint64_t *clen, uint64_t *dlen,
-                        uint64_t *chash)
-{
-    if (!nd_src_member_starts(s, cpos))
-        return 0;
-    size_t i = s->n_mb;
-    while (i > 0 && s->mb[i - 1].dpos > s->pos)
-        i--;
-    const struct nd_member *m = &s->mb[i - 1];
-    if (!m->clen)
-        return 0;
-    *clen = m->clen;
-    *dlen = m->dlen;
-    *chash = m->chash;
-    return 1;
+    const struct nd_member *m = s->gz ? member_at_pos(s) : NULL;
+    return m && m->dpos == s->pos && m->cpos == cpos ? m : NULL;
 }
 
 int nd_src_resync(nd_src *s)

@@ -83,14 +83,11 @@ int nd_src_read(nd_src *s, void *dst, size_t n, size_t *got);
 /* File offset of the gzip member holding the byte at pos (pos itself when not gzip).
  * Call with at least one byte available. */
 uint64_t nd_src_member(nd_src *s);
-/* 1 when the byte at the stream position is the first of the gzip member at file offset
- * cpos: what follows in that member can be copied as stored. */
-int nd_src_member_starts(const nd_src *s, uint64_t cpos);
-/* Like nd_src_member_starts, and the member was decoded whole: 1 with its extent and
- * the hash of its compressed bytes (struct nd_member), so that a copy of it can be
- * checked without decoding it again. */
-int nd_src_member_whole(const nd_src *s, uint64_t cpos, uint64_t *clen, uint64_t *dlen,
-                        uint64_t *chash);
+/* The member's entry when the byte at the stream position is the first of the gzip
+ * member at file offset cpos (what follows in that member can be copied as stored; a
+ * non-zero clen lets the copy be checked without decoding it again), else NULL. The
+ * entry is valid until the next read. */
+const struct nd_member *nd_src_member_starts(const nd_src *s, uint64_t cpos);
 /* After ND_SRC_CORRUPT/TRUNCATED in gzip: drop the window and look for the next gzip
  * member in the file. Returns 1 when one was found (state OK again), 0 otherwise. */
 int nd_src_resync(nd_src *s);

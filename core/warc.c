@@ -31,8 +31,8 @@ struct warc {
     nd_buf rec, tmp, body, uri, date, conv;
     uint32_t index;
     int stream_reported;       /* the stream's failure was already told with a record */
-    int starts_member;         /* the current record begins its gzip member */
-    uint64_t m_clen, m_dlen, m_hash; /* that member decoded whole: see nd_src_member_whole */
+    int starts_member;         /* the current record begins its gzip member, */
+    struct nd_member member;   /* this one (see nd_src_member_starts) */
     uint32_t docs;             /* response/resource records handed on (used or skipped) */
     uint32_t others;           /* records of other types (warcinfo, request, ...), ignored */
     uint32_t told;             /* problems reported for this file */
@@ -310,9 +310,9 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
     if (w->starts_member) {
         d.flags |= ND_RAW_MEMBER_START;
         d.member_fd = w->s->fd;
-        d.member_clen = w->m_clen;
-        d.member_dlen = w->m_dlen;
-        d.member_hash = w->m_hash;
+        d.member_clen = w->member.clen;
+        d.member_dlen = w->member.dlen;
+        d.member_hash = w->member.chash;
     }
     struct span uri = h->uri;
     if (uri.n >= 2 && uri.p[0] == '<' && uri.p[uri.n - 1] == '>')
@@ -563,9 +563,9 @@ static int one_record(struct warc *w)
     uint32_t idx = w->index++;
     if ((rc = nd_src_fill(s, 8)))
         return rc;
-    w->starts_member = nd_src_member_starts(s, off);
-    if (!w->starts_member || !nd_src_member_whole(s, off, &w->m_clen, &w->m_dlen, &w->m_hash))
-        w->m_clen = w->m_dlen = w->m_hash = 0;
+    const struct nd_member *m = nd_src_member_starts(s, off);
+    w->starts_member = m != NULL;
+    w->member = m ? *m : (struct nd_member){0, 0, 0, 0, 0};
     if (nd_src_avail(s) < 8 || memcmp(nd_src_ptr(s), "WARC/1.", 7) != 0) {
         corrupt(w, off, nd_src_avail(s) < 8 ? "truncated version line" : "no WARC/1.x version line");
         return resync(w);
