@@ -384,9 +384,10 @@ static int copy_whole_member(struct worker *w, const nd_rawdoc *raw)
 }
 
 /* A WARC record that is a gzip member of its own in the source is copied as stored:
- * nothing to compress again, and the archive keeps the crawler's own bytes. The member
- * is decoded and compared with the record first, so only the very bytes read are
- * copied; a member holding more than the record is compressed again. 1: copied. */
+ * nothing to compress again, and the archive keeps the crawler's own bytes. Only the
+ * very bytes read are copied: checked by copy_whole_member when the reader decoded the
+ * member whole, else by decoding it here and comparing it with the record. A member
+ * holding more than the record is compressed again. 1: copied. */
 static int copy_member(struct worker *w, const nd_rawdoc *raw)
 {
     if (!(raw->flags & ND_RAW_MEMBER_START) || raw->record_len > SIZE_MAX / 4)
