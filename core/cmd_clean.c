@@ -46,6 +46,7 @@ static const char *const keep_names[] = {"earliest", "first", "longest"};
 #define PIECE_BYTES (4u << 20)
 #define WINDOW_PER_THREAD 16
 #define NO_PIECE UINT32_MAX
+#define NO_UNIT UINT32_MAX
 
 static const char clean_help[] =
     "usage: neardup clean SRC --out DST [OPTIONS]\n\n"
@@ -108,7 +109,7 @@ struct clean;
 struct worker {
     struct clean *c;
     pthread_t th;
-    uint32_t unit;            /* the unit being written, NO_PIECE before the first */
+    uint32_t unit;            /* the unit being written, NO_UNIT before the first */
     nd_gzip *gz;
     nd_buf b, name, san, rec; /* scratch */
     nd_buf text;              /* jsonl: the lines of the current piece */
@@ -683,7 +684,7 @@ static int claim_unit(void *ctx, size_t first)
     struct worker *w = ctx;
     struct clean *c = w->c;
     uint32_t u = c->unit_of[c->piece_of[first]];
-    if (w->unit == NO_PIECE || w->unit < u) {
+    if (w->unit == NO_UNIT || w->unit < u) {
         w->unit = atomic_fetch_add(&c->next_unit, 1);
         if (w->unit >= c->n_units)
             return -1;
@@ -742,7 +743,8 @@ static int plan_work(struct clean *c)
     for (unsigned i = 0; !rc && i < c->n_workers; i++) {
         struct worker *w = &c->w[i];
         w->c = c;
-        w->piece = w->unit = NO_PIECE;
+        w->piece = NO_PIECE;
+        w->unit = NO_UNIT;
         if (!c->dry)
             rc = nd_gzip_new(c->level, &w->gz);
     }

@@ -88,7 +88,9 @@ static const char *LIBRARY =
     "Visitors will find a new reading room on the top floor, a children's wing with puppet "
     "theatre shows every Saturday, and twice as many computers for public use as before.\n";
 
-static void add_warc_record(FILE *f, const char *type, const char *uri, const char *date, const char *block)
+/* One record, then end (CRLFCRLF in a well-formed file). */
+static void add_warc_record_end(FILE *f, const char *type, const char *uri, const char *date,
+                                const char *block, const char *end)
 {
     static int n;
     fprintf(f,
@@ -97,9 +99,14 @@ static void add_warc_record(FILE *f, const char *type, const char *uri, const ch
             type, ++n, date);
     if (uri)
         fprintf(f, "WARC-Target-URI: %s\r\n", uri);
-    fprintf(f, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s\r\n\r\n",
+    fprintf(f, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s%s",
             strcmp(type, "warcinfo") ? "application/http; msgtype=response" : "application/warc-fields",
-            strlen(block), block);
+            strlen(block), block, end);
+}
+
+static void add_warc_record(FILE *f, const char *type, const char *uri, const char *date, const char *block)
+{
+    add_warc_record_end(f, type, uri, date, block, "\r\n\r\n");
 }
 
 static void make_crawl(char *dir)
@@ -899,10 +906,8 @@ static void test_warc_members_copied(void **state)
     assert_non_null(f4);
     snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n%s\n",
              "Harbour pilots will guide the tall ships in on the evening tide, the port said.");
-    fprintf(f4, "WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:00000000-0000-4000-8000-"
-                "999999999999>\r\nWARC-Date: 2024-02-01T00:00:00Z\r\nWARC-Target-URI: http://river.example/story4"
-                "\r\nContent-Type: application/http; msgtype=response\r\nContent-Length: %zu\r\n\r\n%s\n\n\n\n",
-            strlen(buf), buf);
+    add_warc_record_end(f4, "response", "http://river.example/story4", "2024-02-01T00:00:00Z", buf,
+                        "\n\n\n\n");
     fclose(f4);
     sh("cd '%s' && mkdir -p site-w site-x && cat m0.warc m1.warc m2.warc m3.warc | gzip -9n > site-x/all.warc.gz"
        " && for i in 0 1 2 3 4; do gzip -9n < m$i.warc > m$i.gz; done && cat m0.gz m1.gz m2.gz m4.gz > site-w/each.warc.gz"
