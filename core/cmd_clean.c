@@ -1066,6 +1066,11 @@ static int clean_write(struct clean *c, const char *dst)
            run->n_docs, c->n_kept, c->n_dup, c->n_skip, bs, dst, fmt_names[c->format],
            keep_names[c->keep], c->strip ? ", --strip-boilerplate" : "", dst,
            run->seconds[0] + run->seconds[1] + run->seconds[2], t_write, t_sync);
+    size_t reread = nd_run_files_reread(run);
+    if (run->opts.keep_text && reread)
+        printf("  %zu of %zu files read again: the text of their documents was over the "
+               "memory kept for it (an eighth of the machine's, as the spill's)\n",
+               reread, run->files.n);
     nd_buf sum = ND_BUF_INIT;
     if (nd_problems_summary(run->problems, &sum) == ND_OK && sum.len)
         printf("  %s\n", sum.p);
@@ -1161,6 +1166,9 @@ int nd_cmd_clean(int argc, char **argv)
         goto out;
     }
     o.root = src;
+    /* The tree and jsonl need the text only: pass 1 keeps it, and writing reads no file
+     * again (warc copies the original bytes, and the plan of --dry-run counts them). */
+    o.keep_text = !c.dry && c.format != FMT_WARC;
     int crawl_rc = nd_run_crawl(&o, &run);
     if (crawl_rc != ND_OK) {
         nd_cli_error("%s", nd_errmsg());

@@ -109,6 +109,15 @@ struct spill_mem {
     size_t len, cap;
 };
 
+/* Where pass 1 kept a document's extracted text (opts.keep_text): len bytes at off in
+ * its thread's text memory, a u32 block count, a u32 length per block, then the blocks
+ * joined by '\n'. off is UINT64_MAX when it was not kept (skipped, or over budget). */
+struct text_loc {
+    uint64_t off;
+    uint32_t len;
+    uint32_t thread;
+};
+
 struct site_slot {
     uint64_t hash;
     uint32_t id;
@@ -126,6 +135,9 @@ struct nd_run_priv {
                                   spill stream; what goes beyond is in spills[] */
     uint64_t spill_limit;      /* per thread: spill_budget(), or $NEARDUP_SPILL_MEM bytes */
     struct spill_loc *spill;   /* per document, after the merge */
+    struct spill_mem *text_mem; /* opts.keep_text: one per thread, at most spill_limit */
+    struct text_loc *texts;    /* opts.keep_text: per document, after the merge */
+    _Atomic size_t reread;     /* files nd_run_each_text read again */
     unsigned char *sigs;
     uint64_t *keys;
     uint64_t *full;            /* per document: XXH3-64 of all its normalised blocks */
@@ -294,6 +306,7 @@ static int64_t parse_date(const char *s)
 struct doc_tmp {
     nd_docrec rec;
     struct spill_loc sp;
+    struct text_loc tx;
 };
 
 struct worker {
@@ -418,6 +431,8 @@ static struct doc_tmp *new_doc(struct worker *w, const nd_rawdoc *raw)
     d->rec.digest[1] = raw->digest[1];
     d->rec.time = INT64_MAX;
     d->sp.thread = w->id;
+    d->tx.off = UINT64_MAX;
+    d->tx.thread = w->id;
     return d;
 }
 
@@ -468,22 +483,39 @@ static void advise_huge(void *p, size_t n)
 #endif
 }
 
+/* The address space of m reserved on first use: limit bytes, no memory until touched. */
+static int mem_reserve(struct spill_mem *m, uint64_t limit, const char *what)
+{
+    if (m->p || !limit)
+        return ND_OK;
+    void *a = mmap(NULL, limit, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (a == MAP_FAILED)
+        return nd_fail(ND_ENOMEM, "cannot reserve %llu bytes for the %s",
+                       (unsigned long long)limit, what);
+    advise_huge(a, limit);
+    m->p = a;
+    m->cap = limit;
+    return ND_OK;
+}
+
+static void mem_release(struct spill_mem *m, unsigned n)
+{
+    for (unsigned i = 0; m && i < n; i++)
+        if (m[i].p)
+            munmap(m[i].p, m[i].cap);
+    free(m);
+}
+
 static int spill_write(nd_run *run, unsigned t, uint64_t off, const char *p, size_t n)
 {
     if (!n) /* a document without text: p may be NULL */
         return ND_OK;
     struct nd_run_priv *pv = run->priv;
     struct spill_mem *m = &pv->spill_mem[t];
-    if (!m->p && pv->spill_limit) {
-        void *a = mmap(NULL, pv->spill_limit, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (a == MAP_FAILED)
-            return nd_fail(ND_ENOMEM, "cannot reserve %llu bytes for the spill",
-                           (unsigned long long)pv->spill_limit);
-        advise_huge(a, pv->spill_limit);
-        m->p = a;
-        m->cap = pv->spill_limit;
-    }
+    int rc = mem_reserve(m, pv->spill_limit, "spill");
+    if (rc)
+        return rc;
     if (off < m->cap) {
         size_t k = m->cap - off < n ? (size_t)(m->cap - off) : n;
         memcpy(m->p + m->len, p, k);
@@ -531,6 +563,39 @@ static int spill_read(const nd_run *run, const struct spill_loc *sp, nd_buf *scr
         got += (size_t)r;
     }
     *out = scratch->p;
+    return ND_OK;
+}
+
+/* opts.keep_text: the extracted blocks of d into the thread's text memory (see struct
+ * text_loc), when they fit in what is left of it; else clean reads the file again. */
+static int keep_text(struct worker *w, struct doc_tmp *d)
+{
+    struct nd_run_priv *pv = w->run->priv;
+    struct spill_mem *m = &pv->text_mem[w->id];
+    const nd_blocks *b = &w->blocks;
+    uint64_t n = 4 + 4 * (uint64_t)b->n;
+    for (size_t i = 0; i < b->n; i++)
+        n += b->v[i].len + (i > 0);
+    if (n > UINT32_MAX || n > pv->spill_limit - m->len)
+        return ND_OK;
+    int rc = mem_reserve(m, pv->spill_limit, "kept text");
+    if (rc)
+        return rc;
+    char *o = m->p + m->len;
+    uint32_t nb = (uint32_t)b->n;
+    memcpy(o, &nb, 4);
+    o += 4;
+    for (size_t i = 0; i < b->n; i++, o += 4)
+        memcpy(o, &b->v[i].len, 4);
+    for (size_t i = 0; i < b->n; i++) {
+        if (i)
+            *o++ = '\n';
+        memcpy(o, b->text.p + b->v[i].off, b->v[i].len);
+        o += b->v[i].len;
+    }
+    d->tx.off = m->len;
+    d->tx.len = (uint32_t)n;
+    m->len += n;
     return ND_OK;
 }
 
@@ -586,6 +651,8 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     if (rc)
         return rc;
     if ((rc = grow_blocks(w, w->blocks.n)))
+        return rc;
+    if (run->opts.keep_text && (rc = keep_text(w, d)))
         return rc;
 
     /* Normalise each block; blocks without a token carry nothing to compare. */
@@ -987,7 +1054,9 @@ static int merge_docs(nd_run *run, struct worker *ws, unsigned n)
     struct doc_tmp *all = malloc((total ? total : 1) * sizeof *all);
     run->docs = malloc((total ? total : 1) * sizeof *run->docs);
     run->priv->spill = malloc((total ? total : 1) * sizeof *run->priv->spill);
-    if (!all || !run->docs || !run->priv->spill) {
+    if (run->opts.keep_text)
+        run->priv->texts = malloc((total ? total : 1) * sizeof *run->priv->texts);
+    if (!all || !run->docs || !run->priv->spill || (run->opts.keep_text && !run->priv->texts)) {
         free(all);
         return nd_fail(ND_ENOMEM, "out of memory for %zu documents", total);
     }
@@ -1008,6 +1077,8 @@ static int merge_docs(nd_run *run, struct worker *ws, unsigned n)
     for (size_t i = 0; i < total; i++) {
         run->docs[i] = all[i].rec;
         run->priv->spill[i] = all[i].sp;
+        if (run->priv->texts)
+            run->priv->texts[i] = all[i].tx;
         run->bytes_read += all[i].rec.bytes;
     }
     run->n_docs = total;
@@ -1234,10 +1305,7 @@ static void spill_release(nd_run *run)
             fclose(pv->spills[i]);
     free(pv->spills);
     pv->spills = NULL;
-    for (unsigned i = 0; pv->spill_mem && i < run->threads; i++)
-        if (pv->spill_mem[i].p)
-            munmap(pv->spill_mem[i].p, pv->spill_mem[i].cap);
-    free(pv->spill_mem);
+    mem_release(pv->spill_mem, run->threads);
     pv->spill_mem = NULL;
     free(pv->spill);
     pv->spill = NULL;
@@ -1284,7 +1352,9 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
     pv->spill_limit = lim && *lim ? strtoull(lim, NULL, 10) : spill_budget(nt);
     pv->spills = calloc(nt, sizeof *pv->spills);
     pv->spill_mem = calloc(nt, sizeof *pv->spill_mem);
-    if (!ws || !pv->spills || !pv->spill_mem) {
+    if (opts->keep_text)
+        pv->text_mem = calloc(nt, sizeof *pv->text_mem);
+    if (!ws || !pv->spills || !pv->spill_mem || (opts->keep_text && !pv->text_mem)) {
         rc = nd_fail(ND_ENOMEM, "out of memory");
         goto out_fail;
     }
@@ -1363,6 +1433,8 @@ void nd_run_free(nd_run *run)
         free(pv->keys);
         free(pv->sigs);
         spill_release(run);
+        free(pv->texts);
+        mem_release(pv->text_mem, run->threads);
         free(pv->site_tab);
         arena_free(&pv->arena);
         pthread_mutex_destroy(&pv->progress_mu);
@@ -1403,6 +1475,11 @@ int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
 
 /* ---- re-reading for clean ---- */
 
+size_t nd_run_files_reread(const nd_run *run)
+{
+    return atomic_load(&run->priv->reread);
+}
+
 struct each_ctx {
     const nd_run *run;
     const uint8_t *want;
@@ -1425,6 +1502,32 @@ static int changed_doc(struct each_ctx *c, size_t k)
     nd_problem(c->run->problems, ND_SKIPPED, c->run->files.paths[c->run->docs[k].file],
                "changed since read", "document no longer readable (source changed?)");
     return c->fn(c->fctx, k, NULL, "", 0);
+}
+
+/* Block b of document i, unless it is stripped. same: the bytes are those pass 1 read,
+ * so its blocks are the same and the first 64 are known from the mask, not normalised
+ * again (with --strip-boilerplate, clean's writing of the large jsonl went from 11.1 s
+ * to 6.3 s). */
+static int add_block(struct each_ctx *c, size_t i, size_t b, int same, const char *bt,
+                     uint32_t bl)
+{
+    const nd_docrec *r = &c->run->docs[i];
+    int rc;
+    if (c->strip && same && b < 64 && !c->no_mask) {
+        if (r->boiler_mask >> b & 1)
+            return ND_OK;
+    } else if (c->strip) {
+        nd_buf_clear(&c->nbuf);
+        c->toks.n = 0;
+        if ((rc = nd_norm_block(c->norm, bt, bl, &c->nbuf, &c->toks, NULL)))
+            return rc;
+        if (c->toks.n && nd_boiler_is(c->run->boiler, r->site, XXH3_64bits(c->nbuf.p, c->nbuf.len)))
+            return ND_OK;
+    }
+    if ((c->text.len && (rc = nd_buf_putc(&c->text, '\n'))) ||
+        (rc = nd_buf_append(&c->text, bt, bl)))
+        return rc;
+    return ND_OK;
 }
 
 static int each_doc(void *ctx, const nd_rawdoc *raw)
@@ -1454,32 +1557,45 @@ static int each_doc(void *ctx, const nd_rawdoc *raw)
                           : nd_text_extract(raw->body, raw->body_len, &c->blocks);
         if (rc)
             return rc;
-        /* Same bytes as in pass 1, so the same blocks: the first 64 are known from the
-         * mask and need not be normalised again (with --strip-boilerplate, clean's
-         * writing of the large jsonl went from 11.1 s to 6.3 s). */
         const nd_docrec *r = &run->docs[i];
-        int same = raw->digest[0] == r->digest[0] && raw->digest[1] == r->digest[1] && !c->no_mask;
-        for (size_t b = 0; b < c->blocks.n; b++) {
-            const char *bt = c->blocks.text.p + c->blocks.v[b].off;
-            uint32_t bl = c->blocks.v[b].len;
-            if (c->strip && same && b < 64) {
-                if (r->boiler_mask >> b & 1)
-                    continue;
-            } else if (c->strip) {
-                nd_buf_clear(&c->nbuf);
-                c->toks.n = 0;
-                if ((rc = nd_norm_block(c->norm, bt, bl, &c->nbuf, &c->toks, NULL)))
-                    return rc;
-                if (c->toks.n &&
-                    nd_boiler_is(run->boiler, run->docs[i].site, XXH3_64bits(c->nbuf.p, c->nbuf.len)))
-                    continue;
-            }
-            if ((c->text.len && (rc = nd_buf_putc(&c->text, '\n'))) ||
-                (rc = nd_buf_append(&c->text, bt, bl)))
+        int same = raw->digest[0] == r->digest[0] && raw->digest[1] == r->digest[1];
+        for (size_t b = 0; b < c->blocks.n; b++)
+            if ((rc = add_block(c, i, b, same, c->blocks.text.p + c->blocks.v[b].off,
+                                c->blocks.v[b].len)))
                 return rc;
-        }
     }
     return c->fn(c->fctx, i, raw, c->text.p ? c->text.p : "", c->text.len);
+}
+
+/* Document i from the text pass 1 kept (see struct text_loc), without reading it. */
+static int kept_doc(struct each_ctx *c, size_t i)
+{
+    const nd_run *run = c->run;
+    const nd_docrec *r = &run->docs[i];
+    const struct text_loc *t = &run->priv->texts[i];
+    const char *p = run->priv->text_mem[t->thread].p + t->off;
+    uint32_t nb;
+    memcpy(&nb, p, 4);
+    const char *lens = p + 4, *text = lens + 4 * (size_t)nb;
+    size_t tlen = t->len - 4 - 4 * (size_t)nb;
+    nd_rawdoc raw = {
+        .path = run->files.paths[r->file], .uri = r->uri, .date = r->date,
+        .offset = r->offset, .record = r->record, .is_html = !!(r->flags & ND_DOC_HTML),
+        .flags = r->flags & ND_DOC_PARTIAL ? ND_RAW_TRUNCATED : 0u,
+        .digest = {r->digest[0], r->digest[1]}, .member_fd = -1,
+    };
+    if (!c->strip) /* the kept bytes are the text: no copy */
+        return c->fn(c->fctx, i, &raw, text, tlen);
+    nd_buf_clear(&c->text);
+    int rc;
+    for (uint32_t b = 0; b < nb; b++) {
+        uint32_t bl;
+        memcpy(&bl, lens + 4 * (size_t)b, 4);
+        if ((rc = add_block(c, i, b, 1, text, bl)))
+            return rc;
+        text += bl + 1;
+    }
+    return c->fn(c->fctx, i, &raw, c->text.p ? c->text.p : "", c->text.len);
 }
 
 int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_claim_fn claim,
@@ -1501,7 +1617,15 @@ int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_
         int take = first != SIZE_MAX && claim ? claim(ctx, first) : first != SIZE_MAX;
         if (take < 0)
             break;
-        if (take) {
+        /* Served from pass 1's kept text when every wanted document of the file has it. */
+        int kept = take && run->priv->texts;
+        for (size_t k = i; kept && k < end; k++)
+            kept = (want && !want[k]) || run->priv->texts[k].off != UINT64_MAX;
+        for (size_t k = i; kept && !rc && k < end; k++)
+            if (!want || want[k])
+                rc = kept_doc(&c, k);
+        if (take && !kept) {
+            atomic_fetch_add(&run->priv->reread, 1);
             c.next = i;
             c.end = end;
             rc = nd_read_file(run->opts.root, run->files.paths[run->docs[i].file], &ro, NULL,

@@ -30,6 +30,10 @@ typedef struct nd_run_opts {
     size_t max_doc_bytes;          /* 0: ND_DEFAULT_MAX_DOC_BYTES */
     double threshold;              /* < 0: the plugin's default */
     double containment;            /* < 0: the plugin's default */
+    bool keep_text;                /* pass 1 keeps every document's extracted blocks in
+                                      memory (up to a budget), so that nd_run_each_text
+                                      need not read the source again (clean's tree and
+                                      jsonl; see there) */
     bool progress;                 /* draw a progress line on stderr */
     FILE *log;                     /* one line per problem; NULL: silent */
 } nd_run_opts;
@@ -115,7 +119,11 @@ int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
  * boilerplate blocks when strip is true. Everything passed to fn is borrowed for the
  * call. fn returns 0 to go on; its non-zero value stops the walk and is returned. A
  * document that can no longer be read (source changed) is reported to run->problems
- * and passed with raw == NULL. For `clean` and `verify`. */
+ * and passed with raw == NULL. For `clean` and `verify`.
+ * With opts.keep_text, a file whose wanted documents all had their text kept by pass 1
+ * is not read again: fn gets that text, and a raw that holds the record's metadata and
+ * digest only (path, uri, date, offset, record, is_html, ND_RAW_TRUNCATED; body and
+ * record_bytes NULL, member_fd -1), so fn must not need the bytes. */
 typedef int (*nd_run_text_fn)(void *ctx, size_t doc, const nd_rawdoc *raw,
                               const char *text, size_t len);
 /* Asked, when not NULL, before each file holding a wanted document, with the first
@@ -124,5 +132,8 @@ typedef int (*nd_run_text_fn)(void *ctx, size_t doc, const nd_rawdoc *raw,
 typedef int (*nd_run_claim_fn)(void *ctx, size_t first_wanted);
 int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip,
                      nd_run_claim_fn claim, nd_run_text_fn fn, void *ctx);
+/* Files that nd_run_each_text has read again so far (with opts.keep_text: those holding
+ * a wanted document whose text was over the budget). */
+size_t nd_run_files_reread(const nd_run *run);
 
 #endif

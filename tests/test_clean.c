@@ -722,6 +722,59 @@ static void test_threads_identical(void **state)
     sh("rm -rf '%s' '%s.truth.json'", src, src);
 }
 
+/* Files clean says it read again ("N of M files read again"), 0 when it says nothing. */
+static size_t reread_files(const char *out)
+{
+    const char *q = strstr(out, " files read again");
+    if (!q)
+        return 0;
+    while (q > out && q[-1] != '\n')
+        q--;
+    size_t n = 0;
+    assert_int_equal(sscanf(q, " %zu of", &n), 1);
+    return n;
+}
+
+/* Writing takes each document's text from pass 1 when it fits the budget (the spill's,
+ * NEARDUP_SPILL_MEM per thread), else reads the file again: the same bytes either way,
+ * with every document kept, none, or some. */
+static void test_kept_text_or_reread(void **state)
+{
+    (void)state;
+    char src[64], d[3][200], h[3][65];
+    make_gen_crawl(src, sizeof src, "40");
+    static const char *const env[3] = {SMALL_PIECES, SMALL_PIECES " NEARDUP_SPILL_MEM=0",
+                                       SMALL_PIECES " NEARDUP_SPILL_MEM=24000"};
+    struct { const char *format; int strip; } runs[] = {{"tree", 0}, {"tree", 1}, {"jsonl", 1}};
+    for (size_t i = 0; i < sizeof runs / sizeof *runs; i++) {
+        size_t reread[3];
+        for (int k = 0; k < 3; k++) {
+            out_path(d[k], sizeof d[k], src, k == 0 ? "all" : k == 1 ? "none" : "some");
+            struct result r = run_env(env[k], (const char *[]){"clean", src, "--out", d[k], "--format",
+                                                               runs[i].format, "--threads", "2",
+                                                               runs[i].strip ? "--strip-boilerplate" : NULL, NULL});
+            if (r.code != 0)
+                fail_msg("clean (%s): %s%s", env[k], r.out, r.err);
+            reread[k] = reread_files(r.out);
+            result_free(&r);
+            tree_hash(d[k], h[k]);
+        }
+        assert_int_equal(reread[0], 0);
+        assert_true(reread[1] > 0);
+        assert_true(reread[2] > 0 && reread[2] < reread[1]);
+        for (int k = 1; k < 3; k++)
+            if (strcmp(h[0], h[k]))
+                fail_msg("--format %s%s: kept text and re-read text differ (%s)", runs[i].format,
+                         runs[i].strip ? " --strip-boilerplate" : "", env[k]);
+        struct result v = run_nd((const char *[]){"verify", d[0], NULL});
+        if (v.code != 0)
+            fail_msg("verify: %s%s", v.out, v.err);
+        result_free(&v);
+        sh("rm -rf '%s' '%s' '%s'", d[0], d[1], d[2]);
+    }
+    sh("rm -rf '%s' '%s.truth.json'", src, src);
+}
+
 static void test_failed_write_two_threads(void **state)
 {
     (void)state;
@@ -974,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_refusals_and_src_untouched),
         cmocka_unit_test(test_failed_write_leaves_nothing),
         cmocka_unit_test(test_threads_identical),
+        cmocka_unit_test(test_kept_text_or_reread),
         cmocka_unit_test(test_failed_write_two_threads),
         cmocka_unit_test(test_signals_leave_no_dst),
     };
