@@ -573,10 +573,13 @@ static int keep_text(struct worker *w, struct doc_tmp *d)
     struct nd_run_priv *pv = w->run->priv;
     struct spill_mem *m = &pv->text_mem[w->id];
     const nd_blocks *b = &w->blocks;
-    uint64_t n = 4 + 4 * (uint64_t)b->n;
+    /* The blocks lie back to back, each followed by '\n' (extract.h): without the last
+     * newline, that is the text clean writes, copied at once. */
+    size_t tl = b->n ? b->text.len - 1 : 0, sum = b->n ? b->n - 1 : 0;
     for (size_t i = 0; i < b->n; i++)
-        n += b->v[i].len + (i > 0);
-    if (n > UINT32_MAX || n > pv->spill_limit - m->len)
+        sum += b->v[i].len;
+    uint64_t n = 4 + 4 * (uint64_t)b->n + tl;
+    if (sum != tl || n > UINT32_MAX || n > pv->spill_limit - m->len)
         return ND_OK;
     int rc = mem_reserve(m, pv->spill_limit, "kept text");
     if (rc)
@@ -587,12 +590,8 @@ static int keep_text(struct worker *w, struct doc_tmp *d)
     o += 4;
     for (size_t i = 0; i < b->n; i++, o += 4)
         memcpy(o, &b->v[i].len, 4);
-    for (size_t i = 0; i < b->n; i++) {
-        if (i)
-            *o++ = '\n';
-        memcpy(o, b->text.p + b->v[i].off, b->v[i].len);
-        o += b->v[i].len;
-    }
+    if (tl)
+        memcpy(o, b->text.p, tl);
     d->tx.off = m->len;
     d->tx.len = (uint32_t)n;
     m->len += n;
