@@ -1294,8 +1294,8 @@ out_free:
     return rc;
 }
 
-/* After pass 2 nothing reads the spill again (clean re-reads the source): give its
- * memory and temporary files back before clustering. */
+/* After pass 2 nothing reads the spill again (clean has its own kept text, or reads
+ * the source again): give its memory and temporary files back before clustering. */
 static void spill_release(nd_run *run)
 {
     struct nd_run_priv *pv = run->priv;
