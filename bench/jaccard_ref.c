@@ -168,7 +168,7 @@ int main(int argc, char **argv)
     c.docs = calloc(run->n_docs ? run->n_docs : 1, sizeof *c.docs);
     c.sig = malloc(run->info.sig_size ? run->info.sig_size : 1);
     if (!c.docs || !c.sig || nd_norm_new(&c.norm) ||
-        nd_run_each_text(run, NULL, !o.keep_boilerplate, NULL, on_text, &c)) {
+        nd_run_each_text(run, NULL, o.keep_boilerplate ? 0 : ND_EACH_STRIP, NULL, on_text, &c)) {
         fprintf(stderr, "jaccard_ref: failed: %s\n", nd_errmsg());
         return 1;
     }

@@ -649,11 +649,16 @@ static int write_doc(void *ctx, size_t d, const nd_rawdoc *raw, const char *text
     /* Pass 1 saw every byte of this text: when it was valid UTF-8 and the source is the
      * same, the check is skipped (it was a tenth of the writing time on news text). */
     const nd_docrec *r = &c->run->docs[d];
-    if ((r->flags & ND_DOC_BADUTF8 || raw->digest[0] != r->digest[0] ||
-         raw->digest[1] != r->digest[1]) &&
-        (rc = sanitize(&w->san, &text, &len)))
-        return rc;
-    dig128(text, len, c->tdig[d]);
+    if (!text) { /* warc, not stripped: the bytes read again are pass 1's (ND_EACH_DIGEST_ONLY) */
+        if ((rc = nd_run_text_digest(c->run, d, c->tdig[d])))
+            return rc;
+    } else {
+        if ((r->flags & ND_DOC_BADUTF8 || raw->digest[0] != r->digest[0] ||
+             raw->digest[1] != r->digest[1]) &&
+            (rc = sanitize(&w->san, &text, &len)))
+            return rc;
+        dig128(text, len, c->tdig[d]);
+    }
     if (c->dry || c->format == FMT_WARC) {
         if (c->dry)
             w->plan[FMT_TREE] += len;
@@ -697,7 +702,8 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct clean *c = w->c;
-    int rc = nd_run_each_text(c->run, c->want, c->strip, claim_unit, write_doc, w);
+    unsigned flags = c->strip ? ND_EACH_STRIP : c->format == FMT_WARC && !c->dry ? ND_EACH_DIGEST_ONLY : 0;
+    int rc = nd_run_each_text(c->run, c->want, flags, claim_unit, write_doc, w);
     if (!rc && w->piece != NO_PIECE)
         rc = piece_end(w);
     if (rc < 0)
@@ -1169,8 +1175,11 @@ int nd_cmd_clean(int argc, char **argv)
     }
     o.root = src;
     /* The tree and jsonl need the text only: pass 1 keeps it, and writing reads no file
-     * again (warc copies the original bytes, and the plan of --dry-run counts them). */
+     * again (warc copies the original bytes, and the plan of --dry-run counts them).
+     * Unstripped warc needs only the text's digest: pass 1 keeps that, so the writing
+     * extracts nothing (its own reading still checks the bytes are the same). */
     o.keep_text = !c.dry && c.format != FMT_WARC;
+    o.keep_text_digest = !c.dry && c.format == FMT_WARC && !c.strip;
     int crawl_rc = nd_run_crawl(&o, &run);
     if (crawl_rc != ND_OK) {
         nd_cli_error("%s", nd_errmsg());

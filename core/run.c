@@ -137,6 +137,7 @@ struct nd_run_priv {
     struct spill_loc *spill;   /* per document, after the merge */
     struct spill_mem *text_mem; /* opts.keep_text: one per thread, at most spill_limit */
     struct text_loc *texts;    /* opts.keep_text: per document, after the merge */
+    uint64_t (*tdigs)[2];      /* opts.keep_text_digest: per document, after the merge */
     _Atomic size_t reread;     /* files nd_run_each_text read again */
     unsigned char *sigs;
     uint64_t *keys;
@@ -307,6 +308,7 @@ struct doc_tmp {
     nd_docrec rec;
     struct spill_loc sp;
     struct text_loc tx;
+    uint64_t td[2];        /* opts.keep_text_digest */
 };
 
 struct worker {
@@ -598,6 +600,35 @@ static int keep_text(struct worker *w, struct doc_tmp *d)
     return ND_OK;
 }
 
+/* opts.keep_text_digest: the digest of the text nd_run_each_text would pass for these
+ * blocks, unstripped. They lie back to back, each followed by '\n' (extract.h): one
+ * call over all but the last newline; block by block should that ever not hold. */
+static int text_digest(const nd_blocks *b, uint64_t d[2])
+{
+    size_t tl = b->n ? b->text.len - 1 : 0, sum = b->n ? b->n - 1 : 0;
+    for (size_t i = 0; i < b->n; i++)
+        sum += b->v[i].len;
+    XXH128_hash_t h;
+    if (sum == tl) {
+        h = XXH3_128bits(b->n ? b->text.p : "", tl);
+    } else {
+        XXH3_state_t *st = XXH3_createState();
+        if (!st)
+            return nd_fail(ND_ENOMEM, "out of memory");
+        XXH3_128bits_reset(st);
+        for (size_t i = 0; i < b->n; i++) {
+            if (i)
+                XXH3_128bits_update(st, "\n", 1);
+            XXH3_128bits_update(st, b->text.p + b->v[i].off, b->v[i].len);
+        }
+        h = XXH3_128bits_digest(st);
+        XXH3_freeState(st);
+    }
+    d[0] = h.low64;
+    d[1] = h.high64;
+    return ND_OK;
+}
+
 static int on_doc(void *ctx, const nd_rawdoc *raw)
 {
     struct worker *w = ctx;
@@ -652,6 +683,8 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
     if ((rc = grow_blocks(w, w->blocks.n)))
         return rc;
     if (run->opts.keep_text && (rc = keep_text(w, d)))
+        return rc;
+    if (run->opts.keep_text_digest && (rc = text_digest(&w->blocks, d->td)))
         return rc;
 
     /* Normalise each block; blocks without a token carry nothing to compare. */
@@ -1055,7 +1088,10 @@ static int merge_docs(nd_run *run, struct worker *ws, unsigned n)
     run->priv->spill = malloc((total ? total : 1) * sizeof *run->priv->spill);
     if (run->opts.keep_text)
         run->priv->texts = malloc((total ? total : 1) * sizeof *run->priv->texts);
-    if (!all || !run->docs || !run->priv->spill || (run->opts.keep_text && !run->priv->texts)) {
+    if (run->opts.keep_text_digest)
+        run->priv->tdigs = malloc((total ? total : 1) * sizeof *run->priv->tdigs);
+    if (!all || !run->docs || !run->priv->spill || (run->opts.keep_text && !run->priv->texts) ||
+        (run->opts.keep_text_digest && !run->priv->tdigs)) {
         free(all);
         return nd_fail(ND_ENOMEM, "out of memory for %zu documents", total);
     }
@@ -1078,6 +1114,8 @@ static int merge_docs(nd_run *run, struct worker *ws, unsigned n)
         run->priv->spill[i] = all[i].sp;
         if (run->priv->texts)
             run->priv->texts[i] = all[i].tx;
+        if (run->priv->tdigs)
+            memcpy(run->priv->tdigs[i], all[i].td, sizeof all[i].td);
         run->bytes_read += all[i].rec.bytes;
     }
     run->n_docs = total;
@@ -1433,6 +1471,7 @@ void nd_run_free(nd_run *run)
         free(pv->sigs);
         spill_release(run);
         free(pv->texts);
+        free(pv->tdigs);
         mem_release(pv->text_mem, run->threads);
         free(pv->site_tab);
         arena_free(&pv->arena);
@@ -1479,10 +1518,19 @@ size_t nd_run_files_reread(const nd_run *run)
     return atomic_load(&run->priv->reread);
 }
 
+int nd_run_text_digest(const nd_run *run, size_t doc, uint64_t digest[2])
+{
+    if (!run->priv->tdigs || doc >= run->n_docs || (run->docs[doc].flags & ND_DOC_SKIPPED))
+        return nd_fail(ND_EUSAGE, "no text digest kept for document %zu", doc);
+    memcpy(digest, run->priv->tdigs[doc], sizeof run->priv->tdigs[doc]);
+    return ND_OK;
+}
+
 struct each_ctx {
     const nd_run *run;
     const uint8_t *want;
     bool strip;
+    bool digest_only;         /* ND_EACH_DIGEST_ONLY, and pass 1 kept the digests */
     nd_run_text_fn fn;
     void *fctx;
     size_t next;              /* first document of this file not yet met */
@@ -1551,13 +1599,17 @@ static int each_doc(void *ctx, const nd_rawdoc *raw)
     int rc;
     nd_buf_clear(&c->text);
     if (!raw->skip_reason) {
+        const nd_docrec *r = &run->docs[i];
+        int same = raw->digest[0] == r->digest[0] && raw->digest[1] == r->digest[1];
+        /* Same bytes, valid text: pass 1's digest is that of the text extracted now (a
+         * tenth of the warc writing was this extraction). */
+        if (c->digest_only && same && !(r->flags & (ND_DOC_BADUTF8 | ND_DOC_SKIPPED)))
+            return c->fn(c->fctx, i, raw, NULL, 0);
         nd_blocks_clear(&c->blocks);
         rc = raw->is_html ? nd_html_extract(raw->body, raw->body_len, &c->blocks)
                           : nd_text_extract(raw->body, raw->body_len, &c->blocks);
         if (rc)
             return rc;
-        const nd_docrec *r = &run->docs[i];
-        int same = raw->digest[0] == r->digest[0] && raw->digest[1] == r->digest[1];
         for (size_t b = 0; b < c->blocks.n; b++)
             if ((rc = add_block(c, i, b, same, c->blocks.text.p + c->blocks.v[b].off,
                                 c->blocks.v[b].len)))
@@ -1597,10 +1649,12 @@ static int kept_doc(struct each_ctx *c, size_t i)
     return c->fn(c->fctx, i, &raw, c->text.p ? c->text.p : "", c->text.len);
 }
 
-int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip, nd_run_claim_fn claim,
+int nd_run_each_text(const nd_run *run, const uint8_t *want, unsigned flags, nd_run_claim_fn claim,
                      nd_run_text_fn fn, void *ctx)
 {
-    struct each_ctx c = {.run = run, .want = want, .strip = strip, .fn = fn, .fctx = ctx};
+    bool strip = flags & ND_EACH_STRIP;
+    struct each_ctx c = {.run = run, .want = want, .strip = strip, .fn = fn, .fctx = ctx,
+                         .digest_only = !strip && (flags & ND_EACH_DIGEST_ONLY) && run->priv->tdigs};
     c.no_mask = getenv("ND_TEST_NO_BOILER_MASK") != NULL;
     nd_blocks_init(&c.blocks);
     int rc = nd_norm_new(&c.norm);

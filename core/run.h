@@ -34,6 +34,10 @@ typedef struct nd_run_opts {
                                       memory (up to a budget), so that nd_run_each_text
                                       need not read the source again (clean's tree and
                                       jsonl; see there) */
+    bool keep_text_digest;         /* pass 1 keeps each document's text digest (XXH3-128
+                                      of its blocks joined by '\n'), so that
+                                      nd_run_each_text with ND_EACH_DIGEST_ONLY need not
+                                      extract the text again (clean's warc) */
     bool progress;                 /* draw a progress line on stderr */
     FILE *log;                     /* one line per problem; NULL: silent */
 } nd_run_opts;
@@ -116,7 +120,7 @@ int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
 /* Re-read the source (only ever read) for the documents with want[doc] != 0 (all when
  * want is NULL), each file once, in document order, and call fn with the document's
  * raw record and its extracted text: blocks joined by '\n', without the site's
- * boilerplate blocks when strip is true. Everything passed to fn is borrowed for the
+ * boilerplate blocks with ND_EACH_STRIP (flags below). Everything passed to fn is borrowed for the
  * call. fn returns 0 to go on; its non-zero value stops the walk and is returned. A
  * document that can no longer be read (source changed) is reported to run->problems
  * and passed with raw == NULL. For `clean` and `verify`.
@@ -130,8 +134,19 @@ typedef int (*nd_run_text_fn)(void *ctx, size_t doc, const nd_rawdoc *raw,
  * one: 1 read the file, 0 skip it, negative stop the walk (returning 0), so that
  * several threads can share the files as they go. */
 typedef int (*nd_run_claim_fn)(void *ctx, size_t first_wanted);
-int nd_run_each_text(const nd_run *run, const uint8_t *want, bool strip,
+/* flags: ND_EACH_STRIP drops the boilerplate blocks. ND_EACH_DIGEST_ONLY (ignored with
+ * ND_EACH_STRIP) is for a caller that needs the bytes but not the text: with
+ * opts.keep_text_digest, a document read again whose bytes are those pass 1 read and
+ * whose text was valid UTF-8 is not extracted, and fn gets text NULL (len 0): its text
+ * digest is nd_run_text_digest's. */
+#define ND_EACH_STRIP       0x1u
+#define ND_EACH_DIGEST_ONLY 0x2u
+int nd_run_each_text(const nd_run *run, const uint8_t *want, unsigned flags,
                      nd_run_claim_fn claim, nd_run_text_fn fn, void *ctx);
+/* The digest pass 1 took of document doc's text (opts.keep_text_digest): XXH3-128, low
+ * half first, of its blocks joined by '\n', as nd_run_each_text passes them unstripped.
+ * ND_EUSAGE when it was not taken. */
+int nd_run_text_digest(const nd_run *run, size_t doc, uint64_t digest[2]);
 /* Files that nd_run_each_text has read again so far (with opts.keep_text: those holding
  * a wanted document whose text was over the budget). */
 size_t nd_run_files_reread(const nd_run *run);

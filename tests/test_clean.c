@@ -775,6 +775,53 @@ static void test_kept_text_or_reread(void **state)
     sh("rm -rf '%s' '%s.truth.json'", src, src);
 }
 
+/* Unstripped warc takes each text digest from pass 1 instead of extracting the text
+ * again: its manifest's text_digest must be the tree's, which hashes the text it
+ * writes, for every kept document (text, HTML, gzip, WARC records, invalid UTF-8). */
+static void test_warc_text_digest_as_tree(void **state)
+{
+    (void)state;
+    char src[64], d[2][200];
+    make_gen_crawl(src, sizeof src, "40");
+    write_file(src, "s/bad.txt", "Caf\xE9 opens at nine on the corner of the old market square\n"
+                                 "and the baker \xC0\xAF next door sells bread until noon\n");
+    write_file(src, "s/page.html", "<p>Tea &amp; cakes at the <b>old</b> mill</p><div>Open\n  daily</div>");
+    const char *formats[] = {"tree", "warc"};
+    struct mline *m[2];
+    size_t n[2];
+    for (int f = 0; f < 2; f++) {
+        out_path(d[f], sizeof d[f], src, formats[f]);
+        expect_ok(run_nd((const char *[]){"clean", src, "--out", d[f], "--format", formats[f], "-q",
+                                          "--threads", "2", NULL}));
+        m[f] = calloc(400, sizeof *m[f]);
+        assert_non_null(m[f]);
+        n[f] = read_manifest(d[f], m[f], 400);
+    }
+    assert_int_equal(n[0], n[1]);
+    size_t kept = 0;
+    for (size_t i = 0; i < n[0]; i++) {
+        const char *a = nd_jget_str(m[0][i].o, "action", ""), *b = nd_jget_str(m[1][i].o, "action", "");
+        assert_string_equal(a, b);
+        if (strcmp(a, "kept"))
+            continue;
+        kept++;
+        const char *ta = nd_jget_str(m[0][i].o, "text_digest", ""), *tb = nd_jget_str(m[1][i].o, "text_digest", "");
+        if (!*ta || strcmp(ta, tb))
+            fail_msg("%s: text_digest %s (tree) but %s (warc)", nd_jget_str(m[0][i].o, "path", ""), ta, tb);
+    }
+    assert_true(kept >= 20);
+    assert_non_null(find_line(m[1], n[1], "s/bad.txt"));
+    for (int f = 0; f < 2; f++) {
+        free_manifest(m[f], n[f]);
+        free(m[f]);
+        struct result v = run_nd((const char *[]){"verify", d[f], NULL});
+        if (v.code != 0)
+            fail_msg("verify %s: %s%s", formats[f], v.out, v.err);
+        result_free(&v);
+    }
+    sh("rm -rf '%s' '%s' '%s' '%s.truth.json'", d[0], d[1], src, src);
+}
+
 static void test_failed_write_two_threads(void **state)
 {
     (void)state;
@@ -1028,6 +1075,7 @@ int main(void)
         cmocka_unit_test(test_failed_write_leaves_nothing),
         cmocka_unit_test(test_threads_identical),
         cmocka_unit_test(test_kept_text_or_reread),
+        cmocka_unit_test(test_warc_text_digest_as_tree),
         cmocka_unit_test(test_failed_write_two_threads),
         cmocka_unit_test(test_signals_leave_no_dst),
     };
