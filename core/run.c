@@ -568,6 +568,19 @@ static int spill_read(const nd_run *run, const struct spill_loc *sp, nd_buf *scr
     return ND_OK;
 }
 
+/* The blocks lie back to back, each followed by '\n' (extract.h): then the text that
+ * nd_run_each_text passes unstripped is b->text without its last newline, and its
+ * length is returned; -1 should that ever not hold. */
+static int64_t joined_len(const nd_blocks *b)
+{
+    if (!b->n)
+        return 0;
+    size_t sum = b->n - 1;
+    for (size_t i = 0; i < b->n; i++)
+        sum += b->v[i].len;
+    return sum == b->text.len - 1 ? (int64_t)sum : -1;
+}
+
 /* opts.keep_text: the extracted blocks of d into the thread's text memory (see struct
  * text_loc), when they fit in what is left of it; else clean reads the file again. */
 static int keep_text(struct worker *w, struct doc_tmp *d)
@@ -575,13 +588,11 @@ static int keep_text(struct worker *w, struct doc_tmp *d)
     struct nd_run_priv *pv = w->run->priv;
     struct spill_mem *m = &pv->text_mem[w->id];
     const nd_blocks *b = &w->blocks;
-    /* The blocks lie back to back, each followed by '\n' (extract.h): without the last
-     * newline, that is the text clean writes, copied at once. */
-    size_t tl = b->n ? b->text.len - 1 : 0, sum = b->n ? b->n - 1 : 0;
-    for (size_t i = 0; i < b->n; i++)
-        sum += b->v[i].len;
+    /* The text clean writes, copied at once. */
+    int64_t jl = joined_len(b);
+    size_t tl = jl > 0 ? (size_t)jl : 0;
     uint64_t n = 4 + 4 * (uint64_t)b->n + tl;
-    if (sum != tl || n > UINT32_MAX || n > pv->spill_limit - m->len)
+    if (jl < 0 || n > UINT32_MAX || n > pv->spill_limit - m->len)
         return ND_OK;
     int rc = mem_reserve(m, pv->spill_limit, "kept text");
     if (rc)
@@ -601,16 +612,14 @@ static int keep_text(struct worker *w, struct doc_tmp *d)
 }
 
 /* opts.keep_text_digest: the digest of the text nd_run_each_text would pass for these
- * blocks, unstripped. They lie back to back, each followed by '\n' (extract.h): one
- * call over all but the last newline; block by block should that ever not hold. */
+ * blocks, unstripped: one call over the joined text, block by block should the layout
+ * ever not hold. */
 static int text_digest(const nd_blocks *b, uint64_t d[2])
 {
-    size_t tl = b->n ? b->text.len - 1 : 0, sum = b->n ? b->n - 1 : 0;
-    for (size_t i = 0; i < b->n; i++)
-        sum += b->v[i].len;
+    int64_t jl = joined_len(b);
     XXH128_hash_t h;
-    if (sum == tl) {
-        h = XXH3_128bits(b->n ? b->text.p : "", tl);
+    if (jl >= 0) {
+        h = XXH3_128bits(b->n ? b->text.p : "", (size_t)jl);
     } else {
         XXH3_state_t *st = XXH3_createState();
         if (!st)

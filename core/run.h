@@ -120,10 +120,10 @@ int nd_run_compare(const nd_run *run, size_t a, size_t b, double *similarity,
 /* Re-read the source (only ever read) for the documents with want[doc] != 0 (all when
  * want is NULL), each file once, in document order, and call fn with the document's
  * raw record and its extracted text: blocks joined by '\n', without the site's
- * boilerplate blocks with ND_EACH_STRIP (flags below). Everything passed to fn is borrowed for the
- * call. fn returns 0 to go on; its non-zero value stops the walk and is returned. A
- * document that can no longer be read (source changed) is reported to run->problems
- * and passed with raw == NULL. For `clean` and `verify`.
+ * boilerplate blocks with ND_EACH_STRIP (flags below). Everything passed to fn is
+ * borrowed for the call. fn returns 0 to go on; its non-zero value stops the walk and
+ * is returned. A document that can no longer be read (source changed) is reported to
+ * run->problems and passed with raw == NULL. For `clean` and `verify`.
  * With opts.keep_text, a file whose wanted documents all had their text kept by pass 1
  * is not read again: fn gets that text, and a raw that holds the record's metadata and
  * digest only (path, uri, date, offset, record, is_html, ND_RAW_TRUNCATED; body and
