@@ -702,7 +702,9 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct clean *c = w->c;
-    unsigned flags = c->strip ? ND_EACH_STRIP : c->format == FMT_WARC && !c->dry ? ND_EACH_DIGEST_ONLY : 0;
+    /* Only an unstripped warc needs no text, and only then did pass 1 keep the digests. */
+    unsigned flags = (c->strip ? ND_EACH_STRIP : 0u) |
+                     (c->run->opts.keep_text_digest ? ND_EACH_DIGEST_ONLY : 0u);
     int rc = nd_run_each_text(c->run, c->want, flags, claim_unit, write_doc, w);
     if (!rc && w->piece != NO_PIECE)
         rc = piece_end(w);
