@@ -757,6 +757,12 @@ static int span(nd_norm *n, const unsigned char *p, size_t len)
                 int rc = room(out, CACHE_OUT + 2u);
                 if (rc)
                     return rc;
+                if (way) { /* a second hit: promote it over the first way's entry */
+                    struct centry t = *s;
+                    *s = *c;
+                    *c = t;
+                    c = s;
+                }
                 n->invalid += c->invalid;
                 if (!c->ntok)
                     return ND_OK;
@@ -790,10 +796,11 @@ static int span(nd_norm *n, const unsigned char *p, size_t len)
     size_t o = ntok ? toks->v[t0].off : out->len, olen = out->len - o;
     if (ntok > CACHE_TOKS || olen > CACHE_OUT)
         return ND_OK;
-    /* Newest into the first way, the one it displaces into the second. */
-    struct centry *other = &n->cache[((size_t)(e - n->cache)) ^ 1u];
+    /* A new span goes into the second way unless the first is free, and is promoted
+     * to the first only when seen again: the many spans seen once (names, numbers,
+     * typos) then churn the second way and leave the recurring syllables in place. */
     if (e->klen)
-        *other = *e;
+        e = &n->cache[((size_t)(e - n->cache)) ^ 1u];
     e->h = h;
     e->klen = (uint8_t)len;
     e->olen = (uint8_t)olen;
