@@ -816,6 +816,30 @@ static int span(nd_norm *n, const unsigned char *p, size_t len)
     return ND_OK;
 }
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define ND_NORM_SWAR 1
+#define H8 0x8080808080808080ull
+#define B8 0x0101010101010101ull
+
+/* Eight bytes from u[k] (the tail padded with NUL, a separator as amap says). */
+static inline uint64_t load8(const unsigned char *u, size_t len, size_t k)
+{
+    uint64_t x = 0;
+    memcpy(&x, u + k, len - k >= 8 ? 8 : len - k);
+    return x;
+}
+
+/* 0x80 in each byte of x that is an ASCII letter; in *digit, each ASCII digit. Per
+ * byte, with no carry between bytes since v, t < 0x80: t >= 'a' and t <= 'z' for a
+ * letter (either case), v in '0'..'9' for a digit. */
+static inline uint64_t letters8(uint64_t x, uint64_t *digit)
+{
+    uint64_t v = x & ~H8, t = v | 0x20 * B8;
+    *digit = (v + 0x50 * B8) & ~(v + 0x46 * B8) & H8 & ~x;
+    return (t + 0x1F * B8) & ~(t + 0x05 * B8) & H8 & ~x;
+}
+#endif
+
 /* Copy the run of ASCII letters and digits at u[*i] to w, lowercased, and move *i past
  * it; returns the new end of w. Eight bytes at a time where the byte order allows:
  * the run's bytes are found and lowercased with word arithmetic, eight bytes are
@@ -828,21 +852,12 @@ static int span(nd_norm *n, const unsigned char *p, size_t len)
 static inline char *ascii_word(const unsigned char *u, size_t len, size_t *i, char *w)
 {
     size_t k = *i;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    const uint64_t H = 0x8080808080808080ull, B = 0x0101010101010101ull;
+#ifdef ND_NORM_SWAR
     for (;;) {
-        uint64_t x = 0;
-        /* a NUL pads the tail: it separates, as amap says */
-        memcpy(&x, u + k, len - k >= 8 ? 8 : len - k);
-        uint64_t hi = x & H, v = x & ~H, t = v | 0x20 * B;
-        /* per byte, with no carry between bytes since v, t < 0x80: t >= 'a' and
-         * t <= 'z' for a letter (either case), v in '0'..'9' for a digit */
-        uint64_t letter = (t + 0x1F * B) & ~(t + 0x05 * B) & H;
-        uint64_t digit = (v + 0x50 * B) & ~(v + 0x46 * B) & H;
-        uint64_t run = (letter | digit) & ~hi;
+        uint64_t x = load8(u, len, k), digit, letter = letters8(x, &digit);
         uint64_t low = x | letter >> 2; /* 0x80 >> 2: the case bit of each letter */
         memcpy(w, &low, 8);
-        uint64_t stop = ~run & H;
+        uint64_t stop = ~(letter | digit) & H8;
         if (stop) {
             size_t n = (size_t)__builtin_ctzll(stop) / 8;
             *i = k + n;
@@ -859,6 +874,29 @@ static inline char *ascii_word(const unsigned char *u, size_t len, size_t *i, ch
     }
     *i = k;
     return w;
+#endif
+}
+
+/* The end of the span at u[k]: the first ASCII byte from k on that is neither letter nor
+ * digit, or len. Eight bytes at a time as in ascii_word; exact, since the span's end
+ * decides what the memo is asked (test_ascii_words_reference and the Vietnamese and
+ * invalid UTF-8 tests hold spans of every length). */
+static inline size_t span_end(const unsigned char *u, size_t len, size_t k)
+{
+#ifdef ND_NORM_SWAR
+    for (; k < len; k += 8) {
+        uint64_t x = load8(u, len, k), digit, letter = letters8(x, &digit);
+        uint64_t stop = ~(letter | digit | x) & H8; /* x: a byte >= 0x80 stays in */
+        if (stop) {
+            size_t e = k + (size_t)__builtin_ctzll(stop) / 8;
+            return e < len ? e : len;
+        }
+    }
+    return len;
+#else
+    while (k < len && amap[u[k]] != 0)
+        k++;
+    return k;
 #endif
 }
 
@@ -898,9 +936,7 @@ int nd_norm_block(nd_norm *n, const char *s, size_t len, nd_buf *out, nd_toks *t
                 continue;
             }
         }
-        size_t e = i; /* the bytes before i are ASCII letters or digits */
-        while (e < len && amap[u[e]] != 0)
-            e++;
+        size_t e = span_end(u, len, i); /* the bytes before i are ASCII letters or digits */
         rc = span(n, u + st, e - st);
         i = e;
     }

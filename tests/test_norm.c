@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,6 +177,44 @@ static void test_ascii_words_reference(void **state)
         want[w] = '\0';
         char *got = normn(in, len, NULL, NULL);
         assert_string_equal(got, want);
+        free(got);
+    }
+    /* Mixed text: its tokens are those of its spans (runs between ASCII bytes that are
+     * neither letter nor digit) normalised one by one, whatever the spans' lengths
+     * against the eight-byte steps. */
+    static const char *const piece[] = {"a", "Z", "7", " ", ",", "-", "\xC3\xA9", "\xE1\xBB\x87",
+                                        "\xE4\xB8\xAD", "\xFF", "\xCC\x81", "Qu", "\xC3"};
+    for (unsigned iter = 0; iter < 5000; iter++) {
+        char mix[400];
+        size_t len = 0, w = 0, ninv = 0;
+        for (unsigned k = iter % 60; k > 0; k--) {
+            seed = seed * 1103515245u + 12345u;
+            const char *pc = piece[(seed >> 16) % (sizeof piece / sizeof *piece)];
+            memcpy(mix + len, pc, strlen(pc));
+            len += strlen(pc);
+        }
+        char ref[2000];
+        for (size_t i = 0; i < len;) {
+            size_t e = i;
+            while (e < len && !(((unsigned char)mix[e] < 0x80) && !isalnum((unsigned char)mix[e])))
+                e++;
+            if (e > i) {
+                size_t inv;
+                char *one = normn(mix + i, e - i, NULL, &inv);
+                ninv += inv;
+                if (*one && w)
+                    ref[w++] = ' ';
+                memcpy(ref + w, one, strlen(one));
+                w += strlen(one);
+                free(one);
+            }
+            i = e + 1;
+        }
+        ref[w] = '\0';
+        size_t inv;
+        char *got = normn(mix, len, NULL, &inv);
+        assert_string_equal(got, ref);
+        assert_int_equal(inv, ninv);
         free(got);
     }
     for (size_t k = 0; k < 40; k++) {
