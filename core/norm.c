@@ -828,11 +828,16 @@ static int span(nd_norm *n, const unsigned char *p, size_t len)
 #define ND_HI8 0x8080808080808080ull
 #define ND_ONES8 0x0101010101010101ull
 
-/* Eight bytes from u[k] (the tail padded with NUL, a separator as amap says). */
+/* Eight bytes from u[k] (the tail padded with NUL, a separator as amap says). The
+ * whole-word case apart: a copy of variable length went through the stack, a store
+ * and a reload on every step of the word loops (Zen 3). */
 static inline uint64_t load8(const unsigned char *u, size_t len, size_t k)
 {
     uint64_t x = 0;
-    memcpy(&x, u + k, len - k >= 8 ? 8 : len - k);
+    if (__builtin_expect(len - k >= 8, 1))
+        memcpy(&x, u + k, 8);
+    else
+        memcpy(&x, u + k, len - k);
     return x;
 }
 
