@@ -710,17 +710,42 @@ static int slow_span(nd_norm *n, const unsigned char *p, size_t len)
                 alone = next_c < 0 || bit(n->follow, (uint32_t)next_c);
             }
             if (alone) {
-                if ((rc = end_token(n)) || (rc = room(n->out, used + 1)))
+                /* Then as many such characters as follow, each alone, in one loop with
+                 * one room check: Chinese text is mostly such runs, a sentence long.
+                 * Each is at most 3 bytes and 2 of input, so twice the input left
+                 * is room for them and their spaces. */
+                if ((rc = end_token(n)) || (rc = room(n->out, 2 * (len - i + used) + 1)))
                     return rc;
                 nd_buf *out = n->out;
                 char *w = out->p + out->len;
-                if (n->toks->n > n->tok0)
-                    *w++ = ' ';
-                size_t off = (size_t)(w - out->p);
-                memcpy(w, p + i - used, used);
-                out->len = off + used;
-                if ((rc = push_tok(n->toks, off, used, ND_TOK_NOSPACE)))
-                    return rc;
+                for (;;) {
+                    if (n->toks->n > n->tok0)
+                        *w++ = ' ';
+                    size_t off = (size_t)(w - out->p);
+                    if (used == 3)
+                        memcpy(w, p + i - 3, 3);
+                    else
+                        memcpy(w, p + i - used, used);
+                    w += used;
+                    if ((rc = push_tok(n->toks, off, used, ND_TOK_NOSPACE)))
+                        return rc;
+                    /* The next character, decoded above: alone too? Else the loop
+                     * above takes it, already decoded. */
+                    if (!next_used || next_c < 0 || !bit(n->fast, (uint32_t)next_c))
+                        break;
+                    size_t j = i + next_used, after_used = 0;
+                    int32_t after = 0;
+                    if (j < len && p[j] >= 0x80) {
+                        after = decode_fast(p + j, len - j, &after_used);
+                        if (after >= 0 && !bit(n->follow, (uint32_t)after))
+                            break;
+                    }
+                    used = next_used;
+                    i = j;
+                    next_c = after;
+                    next_used = after_used;
+                }
+                out->len = (size_t)(w - out->p);
                 continue;
             }
         }

@@ -859,6 +859,42 @@ static void test_fast_paths_exhaustive(void **state)
     free(b);
 }
 
+/* Runs of Han and Kana, each character its own token, are taken in one loop: random
+ * runs of them mixed with what may end a run or join its last character (marks, an
+ * ignorable before a mark, Hangul, invalid and truncated UTF-8, ASCII, punctuation),
+ * against the general path. */
+static void test_fast_runs_random(void **state)
+{
+    (void)state;
+    static const char *const piece[] = {
+        "\xE4\xB8\xAD", "\xE6\x96\x87", "\xE3\x81\x8B", "\xE3\x82\xAB", /* Han, kana */
+        "\xE4\xB8\xAD", "\xE6\x96\x87", "\xE3\x81\x8B", "\xE3\x82\xAB",
+        "\xCC\x81", "\xE3\x82\x99", "\xC2\xAD\xCC\x81", "\xCD\x85", /* marks */
+        "\xEA\xB0\x80", "\xE3\x80\x82", "\xC3\xA9", "\xE1\xBB\x87",
+        "\xFF", "\xE4\xB8", "\xE4", "a", "7", " ", ",",
+    };
+    nd_norm *f, *sl;
+    assert_int_equal(nd_norm_new(&f), 0);
+    assert_int_equal(nd_norm_new(&sl), 0);
+    nd_norm_test_slow(sl, 1);
+    unsigned seed = 777;
+    char b[400];
+    for (unsigned iter = 0; iter < 20000; iter++) {
+        size_t len = 0;
+        memcpy(b, "\xE4\xB8\x80", 3); /* never empty output */
+        len = 3;
+        for (unsigned k = 1 + iter % 50; k > 0; k--) {
+            seed = seed * 1103515245u + 12345u;
+            const char *pc = piece[(seed >> 16) % (sizeof piece / sizeof *piece)];
+            memcpy(b + len, pc, strlen(pc));
+            len += strlen(pc);
+        }
+        expect_fast_equals_slow(f, sl, b, len);
+    }
+    nd_norm_free(sl);
+    nd_norm_free(f);
+}
+
 int main(void)
 {
     snprintf(seeds, sizeof seeds, "%s/../shared/corpora/seeds", ND_SOURCE_DIR);
@@ -883,6 +919,7 @@ int main(void)
         cmocka_unit_test(test_idempotent),
         cmocka_unit_test(test_seed_pages),
         cmocka_unit_test(test_fast_paths_exhaustive),
+        cmocka_unit_test(test_fast_runs_random),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
