@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <xxhash.h>
+
 #include "collapse.h"
+#include "error.h"
 
 void nd_blocks_init(nd_blocks *b)
 {
@@ -98,5 +101,43 @@ int nd_text_extract(const char *s, size_t len, nd_blocks *out)
         if (eol == cr && p < end && *p == '\n')
             p++;
     }
+    return ND_OK;
+}
+
+int64_t nd_blocks_joined_len(const nd_blocks *b)
+{
+    if (!b->n)
+        return 0;
+    size_t at = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        size_t e = at + b->v[i].len;
+        if (b->v[i].off != at || e >= b->text.len || b->text.p[e] != '\n')
+            return -1;
+        at = e + 1;
+    }
+    return at == b->text.len ? (int64_t)(at - 1) : -1;
+}
+
+int nd_blocks_digest(const nd_blocks *b, uint64_t d[2])
+{
+    int64_t jl = nd_blocks_joined_len(b);
+    XXH128_hash_t h;
+    if (jl >= 0) {
+        h = XXH3_128bits(b->n ? b->text.p : "", (size_t)jl);
+    } else {
+        XXH3_state_t *st = XXH3_createState();
+        if (!st)
+            return nd_fail(ND_ENOMEM, "out of memory");
+        XXH3_128bits_reset(st);
+        for (size_t i = 0; i < b->n; i++) {
+            if (i)
+                XXH3_128bits_update(st, "\n", 1);
+            XXH3_128bits_update(st, b->text.p + b->v[i].off, b->v[i].len);
+        }
+        h = XXH3_128bits_digest(st);
+        XXH3_freeState(st);
+    }
+    d[0] = h.low64;
+    d[1] = h.high64;
     return ND_OK;
 }

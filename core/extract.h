@@ -26,6 +26,12 @@ void nd_blocks_clear(nd_blocks *b);    /* keep memory for reuse */
 void nd_blocks_free(nd_blocks *b);
 /* Append one block (whitespace collapsed and trimmed here; all-space text is dropped). */
 int nd_blocks_add(nd_blocks *b, const char *s, size_t len);
+/* The blocks joined by '\n' are the text clean writes unstripped. Laid out as above,
+ * that is text without its last newline: its length, else -1 (no extractor here lays
+ * blocks out otherwise; test_html checks both). */
+int64_t nd_blocks_joined_len(const nd_blocks *b);
+/* XXH3-128 of the blocks joined by '\n', in one call when laid out as above. */
+int nd_blocks_digest(const nd_blocks *b, uint64_t d[2]);
 
 /* HTML to blocks: block-level elements (p, div, li, h1-h6, td, br, article, section,
  * header, footer, nav, ...) end a block; script, style, noscript, template, svg and

@@ -568,19 +568,6 @@ static int spill_read(const nd_run *run, const struct spill_loc *sp, nd_buf *scr
     return ND_OK;
 }
 
-/* The blocks lie back to back, each followed by '\n' (extract.h): then the text that
- * nd_run_each_text passes unstripped is b->text without its last newline, and its
- * length is returned; -1 should that ever not hold. */
-static int64_t joined_len(const nd_blocks *b)
-{
-    if (!b->n)
-        return 0;
-    size_t sum = b->n - 1;
-    for (size_t i = 0; i < b->n; i++)
-        sum += b->v[i].len;
-    return sum == b->text.len - 1 ? (int64_t)sum : -1;
-}
-
 /* opts.keep_text: the extracted blocks of d into the thread's text memory (see struct
  * text_loc), when they fit in what is left of it; else clean reads the file again. */
 static int keep_text(struct worker *w, struct doc_tmp *d)
@@ -589,7 +576,7 @@ static int keep_text(struct worker *w, struct doc_tmp *d)
     struct spill_mem *m = &pv->text_mem[w->id];
     const nd_blocks *b = &w->blocks;
     /* The text clean writes, copied at once. */
-    int64_t jl = joined_len(b);
+    int64_t jl = nd_blocks_joined_len(b);
     size_t tl = jl > 0 ? (size_t)jl : 0;
     uint64_t n = 4 + 4 * (uint64_t)b->n + tl;
     if (jl < 0 || n > UINT32_MAX || n > pv->spill_limit - m->len)
@@ -608,33 +595,6 @@ static int keep_text(struct worker *w, struct doc_tmp *d)
     d->tx.off = m->len;
     d->tx.len = (uint32_t)n;
     m->len += n;
-    return ND_OK;
-}
-
-/* opts.keep_text_digest: the digest of the text nd_run_each_text would pass for these
- * blocks, unstripped: one call over the joined text, block by block should the layout
- * ever not hold. */
-static int text_digest(const nd_blocks *b, uint64_t d[2])
-{
-    int64_t jl = joined_len(b);
-    XXH128_hash_t h;
-    if (jl >= 0) {
-        h = XXH3_128bits(b->n ? b->text.p : "", (size_t)jl);
-    } else {
-        XXH3_state_t *st = XXH3_createState();
-        if (!st)
-            return nd_fail(ND_ENOMEM, "out of memory");
-        XXH3_128bits_reset(st);
-        for (size_t i = 0; i < b->n; i++) {
-            if (i)
-                XXH3_128bits_update(st, "\n", 1);
-            XXH3_128bits_update(st, b->text.p + b->v[i].off, b->v[i].len);
-        }
-        h = XXH3_128bits_digest(st);
-        XXH3_freeState(st);
-    }
-    d[0] = h.low64;
-    d[1] = h.high64;
     return ND_OK;
 }
 
@@ -693,7 +653,7 @@ static int on_doc(void *ctx, const nd_rawdoc *raw)
         return rc;
     if (run->opts.keep_text && (rc = keep_text(w, d)))
         return rc;
-    if (run->opts.keep_text_digest && (rc = text_digest(&w->blocks, d->td)))
+    if (run->opts.keep_text_digest && (rc = nd_blocks_digest(&w->blocks, d->td)))
         return rc;
 
     /* Normalise each block; blocks without a token carry nothing to compare. */
