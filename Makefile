@@ -30,6 +30,10 @@ BIN       := $(BUILD)/neardup
 PLUGINS   := $(patsubst plugins/%/,$(BUILD)/plugins/%.so,$(sort $(dir $(wildcard plugins/*/*.c))))
 TEST_SRC  := $(wildcard tests/test_*.c)
 TESTS     := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# The same tests again on the byte loops that big-endian machines run in place of the
+# eight-bytes-at-a-time code (ND_NO_SWAR), so that those loops are tested here too.
+PORTABLE_TESTS := $(BUILD)/tests/test_norm_portable $(BUILD)/tests/test_html_portable
+TESTS     += $(PORTABLE_TESTS)
 TEST_PLUGINS := $(patsubst tests/plugins/%.c,$(BUILD)/tests/plugins/%.so,$(wildcard tests/plugins/*.c))
 TOOLS_SRC := $(wildcard corpora/*.c)
 TOOLS     := $(TOOLS_SRC:corpora/%.c=$(BUILD)/%)
@@ -118,6 +122,14 @@ $(BUILD)/tests/plugins/%.so: tests/plugins/%.c include/neardup/plugin.h
 $(BUILD)/tests/%: tests/%.c $(LIB) $(wildcard tests/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests -DND_SOURCE_DIR=\"$(CURDIR)\" -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/test_norm_portable: tests/test_norm.c core/norm.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MF $@.d -DND_NO_SWAR -Itests -DND_SOURCE_DIR=\"$(CURDIR)\" -o $@ $(filter %.c,$^) $(LIB) -lcmocka $(LDLIBS)
+
+$(BUILD)/tests/test_html_portable: tests/test_html.c core/html.c core/extract.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MF $@.d -DND_NO_SWAR -Itests -DND_SOURCE_DIR=\"$(CURDIR)\" -o $@ $(filter %.c,$^) $(LIB) -lcmocka $(LDLIBS)
 
 $(BUILD)/%: corpora/%.c $(LIB)
 	@mkdir -p $(@D)

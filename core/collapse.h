@@ -21,13 +21,14 @@ static const unsigned char nd_collapse_space[256] = {
 static inline size_t nd_collapse(char *w, const char *s, size_t n, unsigned *prev,
                                  int drop_nul)
 {
-    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull,
-                   lo7 = 0x7F7F7F7F7F7F7F7Full, spaces = 0x2020202020202020ull;
     char *w0 = w;
     unsigned pv = *prev;
     size_t i = 0;
     while (i < n) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && !defined(ND_NO_SWAR)
+        /* ND_NO_SWAR: the byte loop alone, as on big-endian machines (tests). */
+        const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull,
+                       lo7 = 0x7F7F7F7F7F7F7F7Full, spaces = 0x2020202020202020ull;
         if (n - i >= 8) {
             uint64_t x;
             memcpy(&x, s + i, 8);
