@@ -712,8 +712,8 @@ static int slow_span(nd_norm *n, const unsigned char *p, size_t len)
             if (alone) {
                 /* Then as many such characters as follow, each alone, in one loop with
                  * one room check: Chinese text is mostly such runs, a sentence long.
-                 * Each is at most 3 bytes and 2 of input, so twice the input left
-                 * is room for them and their spaces. */
+                 * Each writes its 2 or 3 bytes and a space, at most twice what it
+                 * reads, so twice the input left is room enough. */
                 if ((rc = end_token(n)) || (rc = room(n->out, 2 * (len - i + used) + 1)))
                     return rc;
                 nd_buf *out = n->out;
@@ -722,6 +722,8 @@ static int slow_span(nd_norm *n, const unsigned char *p, size_t len)
                     if (n->toks->n > n->tok0)
                         *w++ = ' ';
                     size_t off = (size_t)(w - out->p);
+                    /* a fixed-size copy for the usual three bytes: Chinese pages'
+                     * extract+normalise 0.213 -> 0.198 s (best of 6 alternating runs) */
                     if (used == 3)
                         memcpy(w, p + i - 3, 3);
                     else
