@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,19 +24,11 @@
 #include "error.h"
 
 #define OUTBUF (256u << 10)
-/* Folders known to exist: one per writing thread is enough to skip nearly every
- * mkdir, since each thread walks its own stretch of paths in order. */
-#define KNOWN_DIRS 16
 
 struct nd_archive {
     char *dst;          /* as given */
     char *parent;       /* folder holding dst and the temporary folder */
     char *tmp;          /* parent/.NAME.neardup-XXXXXX */
-    pthread_mutex_t mu; /* guards dirs, files, known */
-    nd_buf dirs;        /* folders created under tmp, relative, each NUL-terminated */
-    nd_buf files;       /* files written under tmp, relative, each NUL-terminated */
-    nd_buf known[KNOWN_DIRS]; /* folders of recent files, relative with '/': exist */
-    unsigned next_known;
     _Atomic uint64_t bytes;
     /* The temporary folder, open from its creation: syncfs reports the write-back
      * errors of the file system since the descriptor was opened, so one opened only at
@@ -57,6 +48,7 @@ static volatile sig_atomic_t caught;
 /* Set by nd_archive_begin before any writer thread exists; writes counts every
  * write(2) of all threads, so the test hooks hit exactly one. */
 static long fail_at = -1, pause_at = -1;
+static int no_syncfs, fail_sync; /* ND_TEST_NO_SYNCFS: the fallback; ND_TEST_FAIL_SYNC: its error */
 static atomic_long writes;
 
 static void on_signal(int sig)
@@ -201,6 +193,8 @@ static void rm_tree(const char *p)
 
 static int fsync_path(const char *p, int dir)
 {
+    if (!dir && fail_sync)
+        return nd_fail(ND_EIO, "cannot sync %s: %s", p, strerror(EIO));
     int fd = open(p, O_RDONLY | (dir ? O_DIRECTORY : 0) | O_CLOEXEC);
     if (fd < 0)
         return nd_fail(ND_EIO, "cannot open %s: %s", p, strerror(errno));
@@ -217,11 +211,6 @@ static void archive_free(nd_archive *a)
 {
     if (a->tfd >= 0)
         close(a->tfd);
-    nd_buf_free(&a->dirs);
-    nd_buf_free(&a->files);
-    for (unsigned i = 0; i < KNOWN_DIRS; i++)
-        nd_buf_free(&a->known[i]);
-    pthread_mutex_destroy(&a->mu);
     free(a->tmp);
     free(a->parent);
     free(a->dst);
@@ -238,10 +227,8 @@ int nd_archive_begin(const char *dst, nd_archive **out)
 {
     *out = NULL;
     nd_archive *a = calloc(1, sizeof *a);
-    if (a) {
-        pthread_mutex_init(&a->mu, NULL);
+    if (a)
         a->tfd = -1;
-    }
     if (!a || !(a->dst = strdup(dst)) || !(a->parent = strdup(dst))) {
         if (a)
             archive_free(a);
@@ -286,6 +273,8 @@ int nd_archive_begin(const char *dst, nd_archive **out)
     }
     fail_at = env_long("ND_TEST_FAIL_WRITE");
     pause_at = env_long("ND_TEST_PAUSE_WRITE");
+    no_syncfs = getenv("ND_TEST_NO_SYNCFS") != NULL;
+    fail_sync = getenv("ND_TEST_FAIL_SYNC") != NULL;
     atomic_store(&writes, 0);
     *out = a;
     return ND_OK;
@@ -304,6 +293,20 @@ void nd_archive_abort(nd_archive *a)
     archive_free(a);
 }
 
+/* Where syncfs is missing, every file and folder under tmp is fsynced: found by
+ * walking the folder, so that the writers keep no list of what they wrote (adding to a
+ * shared list per file made the tree's two writing threads wait for each other). */
+static int sync_rc;
+static int sync_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)ftw;
+    if (flag != FTW_F && flag != FTW_DP)
+        return 0;
+    sync_rc = fsync_path(p, flag == FTW_DP);
+    return sync_rc ? 1 : 0;
+}
+
 int nd_archive_commit(nd_archive *a)
 {
     int rc = ND_OK;
@@ -311,23 +314,17 @@ int nd_archive_commit(nd_archive *a)
     char *old = NULL;
     /* One syncfs writes every file back in one journal commit, and reports write-back
      * errors (Linux 5.8+); an fsync per file cost a commit each. Where syncfs is
-     * missing, each file is fsynced. */
-    int synced = 0;
-    if (syncfs(a->tfd) == 0)
-        synced = 1;
-    else if (errno != ENOSYS)
+     * missing, each file and folder is fsynced (the folders last, after their
+     * entries). Commit runs on one thread, so the walk's static status is safe. */
+    if (!no_syncfs && syncfs(a->tfd) == 0) {
+        if (fail_sync) /* test hook: a write-back error reported at the sync */
+            rc = nd_fail(ND_EIO, "cannot sync %s: %s", a->tmp, strerror(EIO));
+    } else if (!no_syncfs && errno != ENOSYS) {
         rc = nd_fail(ND_EIO, "cannot sync %s: %s", a->tmp, strerror(errno));
-    for (size_t off = 0; !rc && !synced && off < a->files.len; off += strlen(a->files.p + off) + 1) {
-        nd_buf_clear(&p);
-        if (!(rc = nd_buf_printf(&p, "%s/%s", a->tmp, a->files.p + off)))
-            rc = fsync_path(p.p, 0);
-    }
-    /* syncfs also wrote every folder's entries back (the journal commit, or the block
-     * device without one): the folders need their own fsync only without it. */
-    for (size_t off = 0; !rc && !synced && off < a->dirs.len; off += strlen(a->dirs.p + off) + 1) {
-        nd_buf_clear(&p);
-        if (!(rc = nd_buf_printf(&p, "%s/%s", a->tmp, a->dirs.p + off)))
-            rc = fsync_path(p.p, 1);
+    } else {
+        sync_rc = ND_OK;
+        if (nftw(a->tmp, sync_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
+            rc = sync_rc ? sync_rc : nd_fail(ND_EIO, "cannot walk %s: %s", a->tmp, strerror(errno));
     }
     if (!rc)
         rc = fsync_path(a->tmp, 1);
@@ -372,78 +369,59 @@ fail:
 
 /* Create p.p[0..end) (a folder under tmp, base: where its relative part starts), its
  * missing parents first. The deepest folder is tried first: its parent usually exists,
- * so a new folder costs one mkdir, not one per level. */
-static int mkdir_up(nd_archive *a, nd_buf *p, size_t base, size_t end)
+ * so a new folder costs one mkdir, not one per level. Safe on several threads at once:
+ * a folder another thread made first (EEXIST) is as good as one made here. */
+static int mkdir_up(nd_buf *p, size_t base, size_t end)
 {
     p->p[end] = '\0';
-    int rc = ND_OK;
-    if (mkdir(p->p, 0777) == 0) {
-        rc = nd_buf_append(&a->dirs, p->p + base, end - base + 1);
-    } else if (errno == ENOENT) {
+    int rc = ND_OK, r = mkdir(p->p, 0777);
+    if (r != 0 && errno == ENOENT) {
         size_t up = end;
         while (up > base && p->p[up - 1] != '/')
             up--;
-        if (up > base && !(rc = mkdir_up(a, p, base, up - 1))) {
+        if (up > base && !(rc = mkdir_up(p, base, up - 1))) {
             p->p[end] = '\0';
-            if (mkdir(p->p, 0777) == 0)
-                rc = nd_buf_append(&a->dirs, p->p + base, end - base + 1);
-            else if (errno != EEXIST)
+            if (mkdir(p->p, 0777) != 0 && errno != EEXIST)
                 rc = nd_fail(ND_EIO, "cannot create %s: %s", p->p, strerror(errno));
         } else if (!rc) {
             rc = nd_fail(ND_EIO, "cannot create %s: %s", p->p, strerror(ENOENT));
         }
-    } else if (errno != EEXIST) {
+    } else if (r != 0 && errno != EEXIST) {
         rc = nd_fail(ND_EIO, "cannot create %s: %s", p->p, strerror(errno));
     }
     p->p[end] = '/';
     return rc;
 }
 
-static int mkdirs_locked(nd_archive *a, const char *rel, size_t dl)
-{
-    for (unsigned i = 0; i < KNOWN_DIRS; i++)
-        if (a->known[i].len == dl && !memcmp(a->known[i].p, rel, dl))
-            return ND_OK;
-    nd_buf p = ND_BUF_INIT;
-    int rc = nd_buf_printf(&p, "%s/", a->tmp);
-    size_t base = p.len;
-    if (!rc)
-        rc = nd_buf_append(&p, rel, dl);
-    if (!rc)
-        rc = mkdir_up(a, &p, base, p.len - 1);
-    nd_buf_free(&p);
-    if (!rc) {
-        nd_buf *k = &a->known[a->next_known++ % KNOWN_DIRS];
-        nd_buf_clear(k);
-        if ((rc = nd_buf_append(k, rel, dl)))
-            nd_buf_clear(k);
-    }
-    return rc;
-}
-
+/* The folders of rel under tmp. Called only once creating a file found its folder
+ * missing, so no list of known folders is needed (and no lock). */
 static int mkdirs(nd_archive *a, const char *rel)
 {
     const char *slash = strrchr(rel, '/');
     size_t dl = slash ? (size_t)(slash - rel) + 1 : 0;
     if (dl == 0)
         return ND_OK;
-    pthread_mutex_lock(&a->mu);
-    int rc = mkdirs_locked(a, rel, dl);
-    pthread_mutex_unlock(&a->mu);
+    nd_buf p = ND_BUF_INIT;
+    int rc = nd_buf_printf(&p, "%s/", a->tmp);
+    size_t base = p.len;
+    if (!rc)
+        rc = nd_buf_append(&p, rel, dl);
+    if (!rc)
+        rc = mkdir_up(&p, base, p.len - 1);
+    nd_buf_free(&p);
     return rc;
 }
 
-static int add_file(nd_archive *a, const char *path)
+/* The path of rel under the temporary folder, for messages. */
+static int full_path(const nd_archive *a, const char *rel, nd_buf *b)
 {
-    const char *rel = path + strlen(a->tmp) + 1;
-    pthread_mutex_lock(&a->mu);
-    int rc = nd_buf_append(&a->files, rel, strlen(rel) + 1);
-    pthread_mutex_unlock(&a->mu);
-    return rc;
+    nd_buf_clear(b);
+    return nd_buf_printf(b, "%s/%s", a->tmp, rel);
 }
 
 /* Every write(2) of the output goes through here: the test hooks and the signal flag. */
-static int raw_write_fd(nd_archive *a, int fd, const char *path, const unsigned char *p, size_t n)
+static int raw_write_fd(nd_archive *a, int fd, const char *path, const char *rel, const unsigned char *p,
+                        size_t n)
 {
     while (n) {
         if (caught)
@@ -458,8 +436,16 @@ static int raw_write_fd(nd_archive *a, int fd, const char *path, const unsigned 
         }
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0)
-            return nd_fail(ND_EIO, "cannot write %s: %s", path, strerror(errno));
+        if (w < 0) {
+            if (path)
+                return nd_fail(ND_EIO, "cannot write %s: %s", path, strerror(errno));
+            int e = errno;
+            nd_buf b = ND_BUF_INIT;
+            int rc = full_path(a, rel, &b) ? nd_fail(ND_ENOMEM, "out of memory")
+                                           : nd_fail(ND_EIO, "cannot write %s: %s", b.p, strerror(e));
+            nd_buf_free(&b);
+            return rc;
+        }
         if (nth == pause_at)
             raise(SIGSTOP);
         p += w;
@@ -471,7 +457,7 @@ static int raw_write_fd(nd_archive *a, int fd, const char *path, const unsigned 
 
 static int raw_write(nd_afile *f, const unsigned char *p, size_t n)
 {
-    return raw_write_fd(f->a, f->fd, f->path, p, n);
+    return raw_write_fd(f->a, f->fd, f->path, NULL, p, n);
 }
 
 static int flush(nd_afile *f)
@@ -533,8 +519,6 @@ int nd_afile_close(nd_afile *f)
 {
     int rc = flush(f);
     /* Synced at commit (see nd_archive_commit), all files at once. */
-    if (!rc)
-        rc = add_file(f->a, f->path);
     if (!rc && close(f->fd) != 0)
         rc = nd_fail(ND_EIO, "cannot write %s: %s", f->path, strerror(errno));
     if (!rc)
@@ -556,38 +540,40 @@ void nd_afile_discard(nd_afile *f)
 
 /* ---- whole files and in-memory gzip members ---- */
 
-static int create_excl(nd_archive *a, const char *rel, char **path, int *fd)
+/* The folder is created only when the file cannot be: the tree's files come in path
+ * order, so nearly all land in a folder that exists, and the common case takes no lock
+ * (both writing threads checking the known folders under one mutex, once per file,
+ * spent a tenth of the large tree's writing waiting for each other). Relative to the
+ * open temporary folder: the kernel walks rel only, not the folders above it. */
+static int create_excl(nd_archive *a, const char *rel, int *fd)
 {
-    *fd = -1;
-    nd_buf p = ND_BUF_INIT;
-    int rc = mkdirs(a, rel);
-    if (!rc)
-        rc = nd_buf_printf(&p, "%s/%s", a->tmp, rel);
-    if (!rc && !(*path = nd_buf_take(&p)))
-        rc = nd_fail(ND_ENOMEM, "out of memory");
-    nd_buf_free(&p);
-    if (rc)
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, rc = ND_OK;
+    *fd = openat(a->tfd, rel, flags, 0666);
+    if (*fd < 0 && errno == ENOENT && !(rc = mkdirs(a, rel)))
+        *fd = openat(a->tfd, rel, flags, 0666);
+    if (rc || *fd >= 0)
         return rc;
-    /* Relative to the open temporary folder: the kernel walks rel only, not the
-     * folders above it again for every document. */
-    *fd = openat(a->tfd, rel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (*fd < 0)
-        return errno == EEXIST ? nd_fail(ND_EEXIST, "two documents map to the output name %s", rel)
-                               : nd_fail(ND_EIO, "cannot create %s: %s", *path, strerror(errno));
-    return ND_OK;
+    int e = errno;
+    nd_buf p = ND_BUF_INIT;
+    rc = full_path(a, rel, &p) ? nd_fail(ND_ENOMEM, "out of memory")
+         : e == EEXIST         ? nd_fail(ND_EEXIST, "two documents map to the output name %s", rel)
+                               : nd_fail(ND_EIO, "cannot create %s: %s", p.p, strerror(e));
+    nd_buf_free(&p);
+    return rc;
 }
 
 int nd_archive_put(nd_archive *a, const char *rel, const void *p, size_t n)
 {
-    char *path = NULL;
-    int fd, rc = create_excl(a, rel, &path, &fd);
-    if (!rc)
-        rc = raw_write_fd(a, fd, path, p, n);
-    if (!rc)
-        rc = add_file(a, path);
-    if (fd >= 0 && close(fd) != 0 && !rc)
-        rc = nd_fail(ND_EIO, "cannot write %s: %s", path, strerror(errno));
-    free(path);
+    int fd, rc = create_excl(a, rel, &fd);
+    if (rc)
+        return rc;
+    /* The full path is only for messages: made on an error, not for every file. */
+    nd_buf path = ND_BUF_INIT;
+    rc = raw_write_fd(a, fd, NULL, rel, p, n);
+    if (close(fd) != 0 && !rc)
+        rc = full_path(a, rel, &path) ? nd_fail(ND_ENOMEM, "out of memory")
+                                      : nd_fail(ND_EIO, "cannot write %s: %s", path.p, strerror(errno));
+    nd_buf_free(&path);
     return rc;
 }
 

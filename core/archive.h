@@ -66,6 +66,9 @@ int nd_archive_signal(void);
 /* Test-only hooks, read from the environment by nd_archive_begin:
  * ND_TEST_FAIL_WRITE=N   the Nth write(2) of the output fails with ENOSPC;
  * ND_TEST_PAUSE_WRITE=N  the process stops itself (SIGSTOP) after the Nth write, so a
- *                        test can signal it mid-run. */
+ *                        test can signal it mid-run;
+ * ND_TEST_NO_SYNCFS=1    commit syncs as where syncfs is missing (fsync of each file);
+ * ND_TEST_FAIL_SYNC=1    the sync at commit fails with EIO (in the fallback: the first
+ *                        file's fsync). */
 
 #endif

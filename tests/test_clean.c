@@ -846,6 +846,41 @@ static void test_failed_write_two_threads(void **state)
     sh("rm -rf '%s' '%s.truth.json'", src, src);
 }
 
+/* The commit's sync: where syncfs is missing, every file and folder is fsynced by
+ * walking the temporary folder (ND_TEST_NO_SYNCFS takes that path), with the same
+ * output; a sync that fails (ND_TEST_FAIL_SYNC: a write-back error) leaves no DST and
+ * no temporary folder, in either path, and the fallback names the file it failed on. */
+static void test_sync_paths(void **state)
+{
+    (void)state;
+    char src[64], d1[200], d2[200], h1[65], h2[65];
+    make_gen_crawl(src, sizeof src, "30");
+    out_path(d1, sizeof d1, src, "s1");
+    out_path(d2, sizeof d2, src, "s2");
+    const char *args1[] = {"clean", src, "--out", d1, "-q", "--threads", "2", NULL};
+    const char *args2[] = {"clean", src, "--out", d2, "-q", "--threads", "2", NULL};
+    expect_ok(run_nd(args1));
+    expect_ok(run_env("ND_TEST_NO_SYNCFS=1", args2));
+    tree_hash(d1, h1);
+    tree_hash(d2, h2);
+    assert_string_equal(h1, h2);
+    expect_ok(run_nd((const char *[]){"verify", d2, NULL}));
+    sh("rm -rf '%s' '%s'", d1, d2);
+    const char *env[] = {"ND_TEST_FAIL_SYNC=1", "ND_TEST_NO_SYNCFS=1 ND_TEST_FAIL_SYNC=1"};
+    for (size_t i = 0; i < 2; i++) {
+        struct result r = run_env(env[i], args1);
+        if (r.code != 1 || !strstr(r.err, "cannot sync") || !strstr(r.err, "nothing was written"))
+            fail_msg("%s: exit %d\n%s", env[i], r.code, r.err);
+        /* The fallback fails on a file (the hook fails files only), not on the folder. */
+        if (i == 1 && !strstr(r.err, ".gz: ") && !strstr(r.err, "manifest.jsonl: "))
+            fail_msg("%s: not a file's error: %s", env[i], r.err);
+        result_free(&r);
+        assert_false(exists(d1));
+        assert_int_equal(leftovers(d1, 0), 0);
+    }
+    sh("rm -rf '%s' '%s.truth.json'", src, src);
+}
+
 static void interrupt(const char *src, const char *dst, int sig)
 {
     int fo = open("/dev/null", O_WRONLY), fe = open("/dev/null", O_WRONLY);
@@ -1077,6 +1112,7 @@ int main(void)
         cmocka_unit_test(test_kept_text_or_reread),
         cmocka_unit_test(test_warc_text_digest_as_tree),
         cmocka_unit_test(test_failed_write_two_threads),
+        cmocka_unit_test(test_sync_paths),
         cmocka_unit_test(test_signals_leave_no_dst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
