@@ -141,7 +141,7 @@ struct clean {
     uint64_t (*rdig)[2];      /* warc: record digests */
     nd_archive *ar;
     nd_afile *out;            /* jsonl and warc: the one container file */
-    nd_buf b, name;           /* main thread scratch (manifest) */
+    nd_buf name;              /* main thread scratch: the container's name */
     uint64_t plan[3];         /* dry run: uncompressed bytes per format */
     bool progress;            /* a progress line on stderr (a terminal) */
     atomic_size_t done;
@@ -836,8 +836,26 @@ static double sim_threshold(const nd_run *run)
     return run->opts.threshold >= 0 ? run->opts.threshold : run->info.threshold;
 }
 
-static int manifest_line(struct clean *c, size_t d, nd_buf *b)
+/* The manifest is formatted on every writing thread, a stretch of MANIFEST_DOCS
+ * documents each at a time, and written in document order: on one thread its 93 MB
+ * for the large crawl took 0.35 s after the writing, with the other core idle. */
+#define MANIFEST_DOCS 4096u
+struct mpart {
+    struct clean *c;
+    pthread_t th;
+    bool started;             /* th runs this part */
+    size_t from, to;          /* documents [from, to) */
+    nd_buf out, name;         /* their lines; scratch */
+    size_t n_kept, n_dup, n_skip;
+    int rc;
+    char errmsg[1024];        /* rc's message (nd_fail's is the thread's own) */
+};
+
+/* Append document d's line to m->out. */
+static int manifest_line(struct mpart *m, size_t d)
 {
+    struct clean *c = m->c;
+    nd_buf *b = &m->out;
     const nd_run *run = c->run;
     const nd_docrec *r = &run->docs[d];
     const nd_cluster_out *co = &run->clusters;
@@ -860,7 +878,7 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
         action = "skipped";
         reason = c->lost[d] ? "source changed since the analysis: not written"
                             : (r->reason ? r->reason : "unreadable");
-        c->n_skip++;
+        m->n_skip++;
     } else if (k != d) {
         action = "duplicate";
         const nd_docrec *kr = &run->docs[k];
@@ -870,7 +888,7 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
             reason = "truncated or partial copy (contained in the representative)";
         else
             reason = "near-duplicate";
-        c->n_dup++;
+        m->n_dup++;
     } else {
         action = "kept";
         if (cl >= 0)
@@ -886,7 +904,7 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
             snprintf(why + n, sizeof why - n, "; %s", r->reason ? r->reason : "partly read");
         }
         reason = why;
-        c->n_kept++;
+        m->n_kept++;
     }
     rc = nd_buf_printf(b, ",\"action\":\"%s\",\"duplicate_of\":", action);
     if (!rc && action[0] == 'd') {
@@ -924,9 +942,9 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
         !(rc = nd_buf_puts(b, ",\"digest\":")))
         rc = nd_json_digest(b, r->digest);
     if (!rc && action[0] == 'k') {
-        if (!(rc = doc_id(&c->name, run, d)) && !(rc = nd_buf_puts(b, ",\"id\":")) &&
-            !(rc = nd_json_str(b, c->name.p, c->name.len)) && !(rc = out_name(&c->name, c, d)) &&
-            !(rc = nd_buf_puts(b, ",\"output\":")) && !(rc = nd_json_str(b, c->name.p, c->name.len)) &&
+        if (!(rc = doc_id(&m->name, run, d)) && !(rc = nd_buf_puts(b, ",\"id\":")) &&
+            !(rc = nd_json_str(b, m->name.p, m->name.len)) && !(rc = out_name(&m->name, c, d)) &&
+            !(rc = nd_buf_puts(b, ",\"output\":")) && !(rc = nd_json_str(b, m->name.p, m->name.len)) &&
             !(rc = nd_buf_puts(b, ",\"text_digest\":")))
             rc = nd_json_digest(b, c->tdig[d]);
         if (!rc && c->format == FMT_WARC && !(rc = nd_buf_puts(b, ",\"record_digest\":")))
@@ -937,18 +955,57 @@ static int manifest_line(struct clean *c, size_t d, nd_buf *b)
     return rc;
 }
 
+static void *mpart_main(void *arg)
+{
+    struct mpart *m = arg;
+    nd_buf_clear(&m->out);
+    for (size_t d = m->from; !m->rc && d < m->to; d++)
+        m->rc = manifest_line(m, d);
+    if (m->rc)
+        snprintf(m->errmsg, sizeof m->errmsg, "%s", nd_errmsg());
+    return NULL;
+}
+
 static int write_manifest(struct clean *c, uint64_t *manifest_bytes)
 {
     nd_afile *f = NULL;
     int rc = c->dry ? ND_OK : nd_archive_open(c->ar, "manifest.jsonl", &f);
-    for (size_t d = 0; !rc && d < c->run->n_docs; d++) {
-        nd_buf_clear(&c->b);
-        if (!(rc = manifest_line(c, d, &c->b))) {
-            *manifest_bytes += c->b.len;
-            if (f)
-                rc = nd_afile_write(f, c->b.p, c->b.len);
+    unsigned t = c->n_workers ? c->n_workers : 1;
+    struct mpart *m = rc ? NULL : calloc(t, sizeof *m);
+    if (!rc && !m)
+        rc = nd_fail(ND_ENOMEM, "out of memory");
+    size_t n = c->run->n_docs;
+    for (size_t from = 0; !rc && from < n; from += (size_t)t * MANIFEST_DOCS) {
+        for (unsigned i = 0; i < t; i++) {
+            size_t a = from + (size_t)i * MANIFEST_DOCS;
+            m[i].c = c;
+            m[i].from = a < n ? a : n;
+            m[i].to = n - m[i].from > MANIFEST_DOCS ? m[i].from + MANIFEST_DOCS : n;
+            /* A thread that cannot be started leaves its part to this one. */
+            m[i].started = i > 0 && m[i].from < n && pthread_create(&m[i].th, NULL, mpart_main, &m[i]) == 0;
+        }
+        for (unsigned i = 0; i < t; i++)
+            if (!m[i].started)
+                mpart_main(&m[i]);
+        for (unsigned i = 0; i < t; i++)
+            if (m[i].started)
+                pthread_join(m[i].th, NULL);
+        for (unsigned i = 0; !rc && i < t; i++) {
+            if (m[i].rc)
+                rc = nd_fail(m[i].rc, "%s", m[i].errmsg);
+            *manifest_bytes += m[i].out.len;
+            if (!rc && f)
+                rc = nd_afile_write(f, m[i].out.p, m[i].out.len);
         }
     }
+    for (unsigned i = 0; m && i < t; i++) {
+        c->n_kept += m[i].n_kept;
+        c->n_dup += m[i].n_dup;
+        c->n_skip += m[i].n_skip;
+        nd_buf_free(&m[i].name);
+        nd_buf_free(&m[i].out);
+    }
+    free(m);
     if (f) {
         if (rc)
             nd_afile_discard(f);
@@ -1202,7 +1259,6 @@ out:
     pthread_cond_destroy(&c.cv);
     pthread_mutex_destroy(&c.mu);
     nd_buf_free(&c.name);
-    nd_buf_free(&c.b);
     free(c.rdig);
     free(c.tdig);
     free(c.lost);
