@@ -974,13 +974,16 @@ static int write_manifest(struct clean *c, uint64_t *manifest_bytes)
     struct mpart *m = rc ? NULL : calloc(t, sizeof *m);
     if (!rc && !m)
         rc = nd_fail(ND_ENOMEM, "out of memory");
+    /* Test hook (as plan_work's): parts of N documents, so a small crawl has many. */
+    const char *hook = getenv("ND_TEST_PIECE_DOCS");
+    size_t part = hook && atoi(hook) > 0 ? (size_t)atoi(hook) : MANIFEST_DOCS;
     size_t n = c->run->n_docs;
-    for (size_t from = 0; !rc && from < n; from += (size_t)t * MANIFEST_DOCS) {
+    for (size_t from = 0; !rc && from < n; from += (size_t)t * part) {
         for (unsigned i = 0; i < t; i++) {
-            size_t a = from + (size_t)i * MANIFEST_DOCS;
+            size_t a = from + (size_t)i * part;
             m[i].c = c;
             m[i].from = a < n ? a : n;
-            m[i].to = n - m[i].from > MANIFEST_DOCS ? m[i].from + MANIFEST_DOCS : n;
+            m[i].to = n - m[i].from > part ? m[i].from + part : n;
             /* A thread that cannot be started leaves its part to this one. */
             m[i].started = i > 0 && m[i].from < n && pthread_create(&m[i].th, NULL, mpart_main, &m[i]) == 0;
         }
