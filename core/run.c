@@ -832,7 +832,12 @@ static size_t split_block(const char *s, size_t len, size_t base, uint32_t block
         if (k < len) {
             /* bytes past the end stay zero, which is no space */
             uint64_t x = 0;
-            memcpy(&x, s + k, len - k < 8 ? len - k : 8);
+            /* One load for a whole word: a copy of variable length goes through the
+             * stack on every step. */
+            if (len - k >= 8)
+                memcpy(&x, s + k, 8);
+            else
+                memcpy(&x, s + k, len - k);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
             x = __builtin_bswap64(x);
 #endif
