@@ -219,7 +219,8 @@ static int out_name(nd_buf *b, const struct clean *c, size_t d)
         return nd_buf_puts(b, "crawl.warc.gz");
     if (is_warc(c->run, d))
         return nd_buf_printf(b, "%s.d/%u.txt.gz", nd_run_path(c->run, d), c->run->docs[d].record);
-    return nd_buf_printf(b, "%s.txt.gz", nd_run_path(c->run, d));
+    int rc = nd_buf_puts(b, nd_run_path(c->run, d));
+    return rc ? rc : nd_buf_puts(b, ".txt.gz");
 }
 
 /* ---- choosing ---- */
@@ -891,22 +892,25 @@ static int manifest_line(struct mpart *m, size_t d)
         m->n_dup++;
     } else {
         action = "kept";
-        if (cl >= 0)
-            snprintf(why, sizeof why, "kept for cluster %d (--keep %s)", (int)cl, keep_names[c->keep]);
-        else if (r->flags & ND_DOC_TEMPLATE)
-            snprintf(why, sizeof why, "template-only page (not a duplicate)");
-        else if (r->flags & ND_DOC_EMPTY)
-            snprintf(why, sizeof why, "no content (not a duplicate)");
-        else
-            snprintf(why, sizeof why, "unique");
-        if (r->flags & ND_DOC_PARTIAL) {
-            size_t n = strlen(why);
-            snprintf(why + n, sizeof why - n, "; %s", r->reason ? r->reason : "partly read");
+        /* Formatted only when it holds a number or a note: a line per document. */
+        reason = r->flags & ND_DOC_TEMPLATE ? "template-only page (not a duplicate)"
+                 : r->flags & ND_DOC_EMPTY  ? "no content (not a duplicate)"
+                                            : "unique";
+        if (cl >= 0 || (r->flags & ND_DOC_PARTIAL)) {
+            if (cl >= 0)
+                snprintf(why, sizeof why, "kept for cluster %d (--keep %s)", (int)cl, keep_names[c->keep]);
+            else
+                snprintf(why, sizeof why, "%s", reason);
+            if (r->flags & ND_DOC_PARTIAL) {
+                size_t n = strlen(why);
+                snprintf(why + n, sizeof why - n, "; %s", r->reason ? r->reason : "partly read");
+            }
+            reason = why;
         }
-        reason = why;
         m->n_kept++;
     }
-    rc = nd_buf_printf(b, ",\"action\":\"%s\",\"duplicate_of\":", action);
+    if (!(rc = nd_buf_puts(b, ",\"action\":\"")) && !(rc = nd_buf_puts(b, action)))
+        rc = nd_buf_puts(b, "\",\"duplicate_of\":");
     if (!rc && action[0] == 'd') {
         uint32_t rep = co->rep[d];
         double sim;
