@@ -391,6 +391,69 @@ static void test_tree_end_to_end(void **state)
     sh("rm -rf '%s'", src);
 }
 
+/* Every kept document says why in its reason: the one kept for its cluster, a unique
+ * page, an empty one, a page of boilerplate only, and a partly read one (its note
+ * appended). */
+static void test_kept_reasons(void **state)
+{
+    (void)state;
+    char src[64], dst[200];
+    make_crawl(src);
+    write_file(src, "site-a/empty.txt", "");
+    char only[512];
+    snprintf(only, sizeof only, "%s\n", TEMPLATE);
+    write_file(src, "site-a/only-template.txt", only);
+    /* A gzip stream cut short: the bytes decoded are used. */
+    sh("cd '%s/site-a' && printf '%%s\\n' 'A gzip page about the lighthouse, repainted white and red.' "
+       "'It reopens in June, with a new lamp and a museum on the ground floor.' | gzip -n | head -c 60 > cut.txt.gz",
+       src);
+    out_path(dst, sizeof dst, src, "why");
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "-q", NULL}));
+    struct mline m[64];
+    size_t n = read_manifest(dst, m, 64);
+    struct { const char *path, *reason; } want[] = {
+        {"site-a/empty.txt", "no content (not a duplicate)"},
+        {"site-a/only-template.txt", "template-only page (not a duplicate)"},
+        {"site-c/blob.bin", NULL},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const struct mline *l = find_line(m, n, want[i].path);
+        if (!l)
+            fail_msg("%s: not in the manifest", want[i].path);
+        if (want[i].reason)
+            assert_string_equal(nd_jget_str(l->o, "reason", ""), want[i].reason);
+    }
+    const struct mline *cut = find_line(m, n, "site-a/cut.txt.gz");
+    assert_non_null(cut);
+    const char *cr = nd_jget_str(cut->o, "reason", "");
+    if (strcmp(cr, "unique; truncated: partly read"))
+        fail_msg("site-a/cut.txt.gz: reason \"%s\"", cr);
+    size_t in_cluster = 0, unique = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(nd_jget_str(m[i].o, "action", ""), "kept"))
+            continue;
+        const char *path = nd_jget_str(m[i].o, "path", ""), *reason = nd_jget_str(m[i].o, "reason", "");
+        int cl = (int)nd_jget_num(m[i].o, "cluster", -1);
+        char expect[200];
+        if (cl >= 0) {
+            snprintf(expect, sizeof expect, "kept for cluster %d (--keep earliest)", cl);
+            in_cluster++;
+        } else if (!strcmp(path, "site-a/empty.txt") || !strcmp(path, "site-a/only-template.txt") ||
+                   !strcmp(path, "site-a/cut.txt.gz")) {
+            continue;
+        } else {
+            snprintf(expect, sizeof expect, "unique");
+            unique++;
+        }
+        if (strcmp(reason, expect))
+            fail_msg("%s: reason \"%s\", not \"%s\"", path, reason, expect);
+    }
+    assert_true(in_cluster >= 2); /* the park and the weather stories */
+    assert_true(unique >= 2);
+    free_manifest(m, n);
+    sh("rm -rf '%s' '%s'", dst, src);
+}
+
 static void test_formats_and_strip(void **state)
 {
     (void)state;
@@ -1101,6 +1164,7 @@ int main(void)
     cli_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_end_to_end),
+        cmocka_unit_test(test_kept_reasons),
         cmocka_unit_test(test_formats_and_strip),
         cmocka_unit_test(test_strip_many_blocks),
         cmocka_unit_test(test_warc_members_copied),
