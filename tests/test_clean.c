@@ -454,6 +454,40 @@ static void test_kept_reasons(void **state)
     sh("rm -rf '%s' '%s'", dst, src);
 }
 
+/* A duplicate says how it relates to the document kept: the same bytes ("exact copy"),
+ * or similar text ("near-duplicate"). */
+static void test_duplicate_reasons(void **state)
+{
+    (void)state;
+    char src[64], dst[200];
+    make_crawl(src);
+    write_file(src, "site-0/park.txt", PARK); /* first in path order: kept by --keep first */
+    out_path(dst, sizeof dst, src, "dups");
+    expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "-q", "--keep", "first", NULL}));
+    struct mline m[64];
+    size_t n = read_manifest(dst, m, 64);
+    struct { const char *path, *action, *reason; } want[] = {
+        {"site-0/park.txt", "kept", NULL},
+        {"site-b/park-copy.txt", "duplicate", "exact copy of the kept document"},
+        {"site-d/park-copy2.txt", "duplicate", "exact copy of the kept document"},
+        {"site-c/park-again.txt", "duplicate", "near-duplicate"},
+        {"site-a/park.txt", "duplicate", "near-duplicate"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        const struct mline *l = find_line(m, n, want[i].path);
+        if (!l)
+            fail_msg("%s: not in the manifest", want[i].path);
+        const char *action = nd_jget_str(l->o, "action", ""), *reason = nd_jget_str(l->o, "reason", "");
+        if (strcmp(action, want[i].action) || (want[i].reason && strcmp(reason, want[i].reason)))
+            fail_msg("%s: %s, \"%s\"; want %s, \"%s\"", want[i].path, action, reason, want[i].action,
+                     want[i].reason ? want[i].reason : "");
+        if (!strcmp(action, "duplicate"))
+            assert_string_equal(nd_jget_str(l->o, "duplicate_of", ""), "site-0/park.txt");
+    }
+    free_manifest(m, n);
+    sh("rm -rf '%s' '%s'", dst, src);
+}
+
 static void test_formats_and_strip(void **state)
 {
     (void)state;
@@ -1165,6 +1199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tree_end_to_end),
         cmocka_unit_test(test_kept_reasons),
+        cmocka_unit_test(test_duplicate_reasons),
         cmocka_unit_test(test_formats_and_strip),
         cmocka_unit_test(test_strip_many_blocks),
         cmocka_unit_test(test_warc_members_copied),
