@@ -450,6 +450,20 @@ static void test_kept_reasons(void **state)
     }
     assert_true(in_cluster >= 2); /* the park and the weather stories */
     assert_true(unique >= 2);
+    /* The earliest park story is a WARC record: its copies name it by path, record and
+     * URI. */
+    const struct mline *copy = find_line(m, n, "site-b/park-copy.txt");
+    assert_non_null(copy);
+    assert_string_equal(nd_jget_str(copy->o, "duplicate_of", ""), "site-c/crawl.warc");
+    assert_string_equal(nd_jget_str(copy->o, "duplicate_of_uri", ""), "http://example.org/park");
+    const struct mline *orig = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(nd_jget_str(m[i].o, "uri", ""), "http://example.org/park"))
+            orig = &m[i];
+    assert_non_null(orig);
+    assert_string_equal(nd_jget_str(orig->o, "action", ""), "kept");
+    assert_int_equal((int)nd_jget_num(copy->o, "duplicate_of_record", -1),
+                     (int)nd_jget_num(orig->o, "record", -2));
     free_manifest(m, n);
     sh("rm -rf '%s' '%s'", dst, src);
 }
