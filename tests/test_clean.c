@@ -468,14 +468,38 @@ static void test_kept_reasons(void **state)
     sh("rm -rf '%s' '%s'", dst, src);
 }
 
+/* A long story and its first three lines (a copy cut short: Jaccard under the
+ * threshold, all of it contained in the story). */
+static const char *QUAY =
+    "Harbour authority publishes its plan for the old quay\n"
+    "The harbour authority published on Friday its plan to rebuild the old quay, closed to boats "
+    "since the winter storms damaged its northern wall.\n"
+    "Engineers will first drive new steel piles along the damaged section, then pour a concrete "
+    "deck wide enough for two lanes of delivery vans.\n"
+    "Fishing crews who moved to the eastern basin during the closure are expected to return once "
+    "the cranes and the ice plant are back in service.\n"
+    "The cost, shared between the region and the port's own reserves, is estimated at forty "
+    "million, a figure opposition councillors called optimistic.\n"
+    "A public inquiry into the storm damage found that repairs planned a decade ago had been "
+    "postponed twice for lack of funds.\n"
+    "Residents of the waterfront streets asked for night work to be limited, and the authority "
+    "promised quiet hours after ten in the evening.\n"
+    "Work should start in March and end before the summer regatta of the following year, "
+    "weather permitting, the harbour master said.\n";
+
 /* A duplicate says how it relates to the document kept: the same bytes ("exact copy"),
- * or similar text ("near-duplicate"). */
+ * a copy cut short ("truncated or partial copy"), or similar text ("near-duplicate"). */
 static void test_duplicate_reasons(void **state)
 {
     (void)state;
     char src[64], dst[200];
     make_crawl(src);
     write_file(src, "site-0/park.txt", PARK); /* first in path order: kept by --keep first */
+    write_file(src, "site-e/quay.txt", QUAY);
+    char start[1024];
+    const char *third = strchr(strchr(strchr(QUAY, '\n') + 1, '\n') + 1, '\n') + 1;
+    snprintf(start, sizeof start, "%.*s", (int)(third - QUAY), QUAY);
+    write_file(src, "site-f/quay-start.txt", start);
     out_path(dst, sizeof dst, src, "dups");
     expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "-q", "--keep", "first", NULL}));
     struct mline m[64];
@@ -486,6 +510,8 @@ static void test_duplicate_reasons(void **state)
         {"site-d/park-copy2.txt", "duplicate", "exact copy of the kept document"},
         {"site-c/park-again.txt", "duplicate", "near-duplicate"},
         {"site-a/park.txt", "duplicate", "near-duplicate"},
+        {"site-e/quay.txt", "kept", NULL},
+        {"site-f/quay-start.txt", "duplicate", "truncated or partial copy (contained in the representative)"},
     };
     for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
         const struct mline *l = find_line(m, n, want[i].path);
@@ -496,7 +522,8 @@ static void test_duplicate_reasons(void **state)
             fail_msg("%s: %s, \"%s\"; want %s, \"%s\"", want[i].path, action, reason, want[i].action,
                      want[i].reason ? want[i].reason : "");
         if (!strcmp(action, "duplicate"))
-            assert_string_equal(nd_jget_str(l->o, "duplicate_of", ""), "site-0/park.txt");
+            assert_string_equal(nd_jget_str(l->o, "duplicate_of", ""),
+                                want[i].path[5] == 'f' ? "site-e/quay.txt" : "site-0/park.txt");
     }
     free_manifest(m, n);
     sh("rm -rf '%s' '%s'", dst, src);
