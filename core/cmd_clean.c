@@ -714,6 +714,14 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* Test hook ND_TEST_PIECE_DOCS=N: pieces of the output and parts of the manifest of N
+ * documents, so that a small crawl has many of each; else dflt. */
+static size_t test_piece_docs(size_t dflt)
+{
+    const char *hook = getenv("ND_TEST_PIECE_DOCS");
+    return hook && atoi(hook) > 0 ? (size_t)atoi(hook) : dflt;
+}
+
 /* Cut the kept documents into pieces and give each worker its runs of them. */
 static int plan_work(struct clean *c)
 {
@@ -724,8 +732,7 @@ static int plan_work(struct clean *c)
     uint32_t *unit_of = c->unit_of;
     /* Test hook: pieces of N documents and a window of one piece a thread, so that a
      * small crawl has many pieces and workers that wait for the writer. */
-    const char *hook = getenv("ND_TEST_PIECE_DOCS");
-    size_t piece_docs = hook && atoi(hook) > 0 ? (size_t)atoi(hook) : PIECE_DOCS;
+    size_t piece_docs = test_piece_docs(PIECE_DOCS);
     uint32_t p = 0, units = 0, last_file = UINT32_MAX;
     size_t in = 0;
     uint64_t bytes = 0;
@@ -978,9 +985,7 @@ static int write_manifest(struct clean *c, uint64_t *manifest_bytes)
     struct mpart *m = rc ? NULL : calloc(t, sizeof *m);
     if (!rc && !m)
         rc = nd_fail(ND_ENOMEM, "out of memory");
-    /* Test hook (as plan_work's): parts of N documents, so a small crawl has many. */
-    const char *hook = getenv("ND_TEST_PIECE_DOCS");
-    size_t part = hook && atoi(hook) > 0 ? (size_t)atoi(hook) : MANIFEST_DOCS;
+    size_t part = test_piece_docs(MANIFEST_DOCS);
     size_t n = c->run->n_docs;
     for (size_t from = 0; !rc && from < n; from += (size_t)t * part) {
         for (unsigned i = 0; i < t; i++) {
