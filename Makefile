@@ -17,11 +17,11 @@ endif
 CFLAGS  ?= $(OPT) -g
 ALL_CFLAGS = $(CSTD) $(WARN) $(CFLAGS) $(SANFLAGS) -pthread -Iinclude -Icore -MMD -MP \
              -DND_VERSION=\"$(VERSION)\" -DND_PLUGIN_INSTALL_DIR=\"$(PREFIX)/lib/neardup\"
-LDLIBS  := -lutf8proc -ldeflate -lz -lxxhash -ldl -lm
+LDLIBS  := -lutf8proc -ldeflate -luring -lz -lxxhash -ldl -lm
 VERSION := 0.1.0
 
 # Debian packages the build needs; `make deps` installs the missing ones.
-DEB_PKGS := gcc make libxxhash-dev libcmocka-dev zlib1g-dev libutf8proc-dev libdeflate-dev
+DEB_PKGS := gcc make libxxhash-dev libcmocka-dev zlib1g-dev libutf8proc-dev libdeflate-dev liburing-dev
 
 CORE_SRC  := $(filter-out core/main.c,$(wildcard core/*.c))
 CORE_OBJ  := $(CORE_SRC:%.c=$(BUILD)/%.o)

@@ -33,6 +33,16 @@ int nd_src_init(nd_src *s, int fd, size_t wcap)
     return ND_OK;
 }
 
+int nd_src_init_mem(nd_src *s, const void *data, size_t len, size_t wcap)
+{
+    int rc = nd_src_init(s, -1, wcap);
+    if (rc)
+        return rc;
+    s->mem = data;
+    s->mem_len = len;
+    return ND_OK;
+}
+
 void nd_src_free(nd_src *s)
 {
     if (s->z_ready)
@@ -59,9 +69,15 @@ static uint64_t raw_at(const nd_src *s)
 static size_t file_read(nd_src *s, unsigned char *dst, size_t cap)
 {
     ssize_t n;
-    do
-        n = read(s->fd, dst, cap);
-    while (n < 0 && errno == EINTR);
+    if (s->mem) {
+        n = (ssize_t)(s->mem_len - s->mem_pos < cap ? s->mem_len - s->mem_pos : cap);
+        memcpy(dst, s->mem + s->mem_pos, (size_t)n);
+        s->mem_pos += (size_t)n;
+    } else {
+        do
+            n = read(s->fd, dst, cap);
+        while (n < 0 && errno == EINTR);
+    }
     if (n <= 0) {
         s->raw_eof = 1;
         if (n < 0) {

@@ -27,7 +27,9 @@ struct nd_member {
 };
 
 typedef struct nd_src {
-    int fd;
+    int fd;                     /* -1 for a file already in memory (mem) */
+    const unsigned char *mem;   /* nd_src_init_mem: the whole file, borrowed */
+    size_t mem_len, mem_pos;
     int gz;                     /* decoding gzip */
     int resync;                 /* on garbage between members, look for the next one */
     /* raw bytes of the file */
@@ -60,6 +62,8 @@ typedef struct nd_src {
 /* fd stays the caller's and must be a regular file: a short read is taken as its end
  * (read.c checks S_ISREG before). 0 or ND_ENOMEM. */
 int nd_src_init(nd_src *s, int fd, size_t wcap);
+/* The same over a whole file already in memory (borrowed until nd_src_free). */
+int nd_src_init_mem(nd_src *s, const void *data, size_t len, size_t wcap);
 void nd_src_free(nd_src *s);
 /* Read the first raw bytes (up to the raw buffer) so the caller can sniff them:
  * returns how many are in s->raw (0 at an empty file or read error: see state). */

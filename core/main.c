@@ -34,7 +34,8 @@ static void usage(FILE *f)
           "write error), 2 usage error. Problems with single files of a crawl are not\n"
           "failures: each is reported in one line, counted in the summary, and the run\n"
           "goes on.\n\n"
-          "Environment: NEARDUP_PLUGIN_PATH (':'-separated plugin folders).\n",
+          "Environment: NEARDUP_PLUGIN_PATH (':'-separated plugin folders), NEARDUP_IO_URING=0\n"
+          "(read files one by one instead of in io_uring batches).\n",
           f);
 }
 

@@ -291,10 +291,44 @@ static int open_in(const char *root, const char *rel, char *why, size_t whylen)
     return fd;
 }
 
+/* The documents of one file whose source s is set up; size is its size on disk. */
+static int read_src(nd_src *s, const char *relpath, size_t cap, uint64_t size, nd_problems *pr,
+                    nd_doc_fn fn, void *ctx)
+{
+    XXH3_state_t *fh = XXH3_createState();
+    if (!fh)
+        return nd_fail(ND_ENOMEM, "out of memory");
+    XXH3_128bits_reset(fh);
+    s->fhash = fh;
+    int rc;
+    size_t n = nd_src_peek_raw(s, 16);
+    if (n == 0 && s->state == ND_SRC_IOERR) {
+        char why[160];
+        snprintf(why, sizeof why, "%s", s->why);
+        rc = unreadable(relpath, pr, fn, ctx, why);
+    } else {
+        if (n >= 2 && s->raw[s->raw_pos] == 0x1f && s->raw[s->raw_pos + 1] == 0x8b)
+            nd_src_set_gz(s);
+        rc = nd_src_fill(s, ND_SNIFF_BYTES);
+        if (!rc && nd_src_avail(s) >= 7 && memcmp(nd_src_ptr(s), "WARC/1.", 7) == 0) {
+            s->fhash = NULL;   /* a WARC digest is per record */
+            rc = nd_warc_read(s, relpath, cap, pr, fn, ctx);
+        } else if (!rc) {
+            rc = read_doc(s, relpath, cap, size, pr, fn, ctx, fh);
+        }
+    }
+    XXH3_freeState(fh);
+    return rc;
+}
+
+static size_t doc_cap(const nd_read_opts *opts)
+{
+    return opts && opts->max_doc_bytes ? opts->max_doc_bytes : ND_DEFAULT_MAX_DOC_BYTES;
+}
+
 int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts,
                  nd_problems *pr, nd_doc_fn fn, void *ctx)
 {
-    size_t cap = opts && opts->max_doc_bytes ? opts->max_doc_bytes : ND_DEFAULT_MAX_DOC_BYTES;
     uint64_t *size_out = opts ? opts->file_size : NULL;
     if (size_out)
         *size_out = 0;
@@ -319,33 +353,22 @@ int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts
 
     nd_src s;
     int rc = nd_src_init(&s, fd, ND_WINDOW);
-    XXH3_state_t *fh = rc ? NULL : XXH3_createState();
-    if (!rc && !fh)
-        rc = nd_fail(ND_ENOMEM, "out of memory");
-    if (rc) {
-        close(fd);
-        nd_src_free(&s);
-        return rc;
-    }
-    XXH3_128bits_reset(fh);
-    s.fhash = fh;
-    size_t n = nd_src_peek_raw(&s, 16);
-    if (n == 0 && s.state == ND_SRC_IOERR) {
-        snprintf(why, sizeof why, "%s", s.why);
-        rc = unreadable(relpath, pr, fn, ctx, why);
-    } else {
-        if (n >= 2 && s.raw[s.raw_pos] == 0x1f && s.raw[s.raw_pos + 1] == 0x8b)
-            nd_src_set_gz(&s);
-        rc = nd_src_fill(&s, ND_SNIFF_BYTES);
-        if (!rc && nd_src_avail(&s) >= 7 && memcmp(nd_src_ptr(&s), "WARC/1.", 7) == 0) {
-            s.fhash = NULL;   /* a WARC digest is per record */
-            rc = nd_warc_read(&s, relpath, cap, pr, fn, ctx);
-        } else if (!rc) {
-            rc = read_doc(&s, relpath, cap, (uint64_t)st.st_size, pr, fn, ctx, fh);
-        }
-    }
-    XXH3_freeState(fh);
+    if (!rc)
+        rc = read_src(&s, relpath, doc_cap(opts), (uint64_t)st.st_size, pr, fn, ctx);
     nd_src_free(&s);
     close(fd);
+    return rc;
+}
+
+int nd_read_mem(const char *relpath, const void *data, size_t len, const nd_read_opts *opts,
+                nd_problems *pr, nd_doc_fn fn, void *ctx)
+{
+    if (opts && opts->file_size)
+        *opts->file_size = len;
+    nd_src s;
+    int rc = nd_src_init_mem(&s, data, len, ND_WINDOW);
+    if (!rc)
+        rc = read_src(&s, relpath, doc_cap(opts), len, pr, fn, ctx);
+    nd_src_free(&s);
     return rc;
 }

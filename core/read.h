@@ -86,6 +86,12 @@ typedef struct nd_read_opts {
 int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts,
                  nd_problems *pr, nd_doc_fn fn, void *ctx);
 
+/* The same for a file whose whole content is already in memory (data, borrowed for
+ * the call): what the batched reads of prefetch.h hand over. A WARC record read this
+ * way has no member_fd, so ND_RAW_MEMBER_START is never set. */
+int nd_read_mem(const char *relpath, const void *data, size_t len, const nd_read_opts *opts,
+                nd_problems *pr, nd_doc_fn fn, void *ctx);
+
 /* Hand fn one skipped document for path (no body, no URI, reason copied by fn if kept):
  * a file that yields nothing usable is still one line of the manifest. */
 int nd_doc_skipped(const char *path, const char *reason, nd_doc_fn fn, void *ctx);

@@ -307,7 +307,7 @@ static int emit(struct warc *w, const struct whdr *h, uint32_t idx, uint64_t off
     d.digest[1] = dg[1];
     d.record_bytes = w->rec.p;
     d.record_len = w->rec.len;
-    if (w->starts_member) {
+    if (w->starts_member && w->s->fd >= 0) { /* a file read from memory has no fd to copy from */
         d.flags |= ND_RAW_MEMBER_START;
         d.member_fd = w->s->fd;
         d.member_clen = w->member.clen;

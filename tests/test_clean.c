@@ -819,6 +819,20 @@ static void test_threads_identical(void **state)
         if (strcmp(h1, h2))
             fail_msg("--format %s%s: output differs between 1 and 2 threads", runs[i].format,
                      strip ? " --strip-boilerplate" : "");
+        /* Nor with how files are read: plain reads one by one, or batches of 3 with
+         * 2 KB slots, so that both threads take batches and the larger files (the WARC
+         * ones among them) are put aside and read last. */
+        const char *reads[] = {SMALL_PIECES " NEARDUP_IO_URING=0", SMALL_PIECES " ND_TEST_PREFETCH=3,2048"};
+        for (size_t k = 0; k < 2; k++) {
+            char d3[200], h3[65];
+            out_path(d3, sizeof d3, src, "t3");
+            expect_ok(run_env(reads[k], (const char *[]){"clean", src, "--out", d3, "--format",
+                                                         runs[i].format, "-q", "--threads", "2", strip, NULL}));
+            tree_hash(d3, h3);
+            if (strcmp(h1, h3))
+                fail_msg("--format %s: output differs with %s", runs[i].format, reads[k]);
+            sh("rm -rf '%s'", d3);
+        }
         if (i == 1) {
             struct result r = run_nd((const char *[]){"verify", d2, NULL});
             if (r.code != 0)
