@@ -292,8 +292,8 @@ static int open_in(const char *root, const char *rel, char *why, size_t whylen)
 }
 
 /* The documents of one file whose source s is set up; size is its size on disk. */
-static int read_src(nd_src *s, const char *relpath, size_t cap, uint64_t size, nd_problems *pr,
-                    nd_doc_fn fn, void *ctx)
+static int read_src(nd_src *s, const char *relpath, size_t cap, uint64_t size, int *from_file,
+                    nd_problems *pr, nd_doc_fn fn, void *ctx)
 {
     XXH3_state_t *fh = XXH3_createState();
     if (!fh)
@@ -311,6 +311,11 @@ static int read_src(nd_src *s, const char *relpath, size_t cap, uint64_t size, n
             nd_src_set_gz(s);
         rc = nd_src_fill(s, ND_SNIFF_BYTES);
         if (!rc && nd_src_avail(s) >= 7 && memcmp(nd_src_ptr(s), "WARC/1.", 7) == 0) {
+            if (s->fd < 0 && from_file) {
+                XXH3_freeState(fh);
+                *from_file = 1;
+                return ND_OK;
+            }
             s->fhash = NULL;   /* a WARC digest is per record */
             rc = nd_warc_read(s, relpath, cap, pr, fn, ctx);
         } else if (!rc) {
@@ -354,7 +359,7 @@ int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts
     nd_src s;
     int rc = nd_src_init(&s, fd, ND_WINDOW);
     if (!rc)
-        rc = read_src(&s, relpath, doc_cap(opts), (uint64_t)st.st_size, pr, fn, ctx);
+        rc = read_src(&s, relpath, doc_cap(opts), (uint64_t)st.st_size, NULL, pr, fn, ctx);
     nd_src_free(&s);
     close(fd);
     return rc;
@@ -365,10 +370,12 @@ int nd_read_mem(const char *relpath, const void *data, size_t len, const nd_read
 {
     if (opts && opts->file_size)
         *opts->file_size = len;
+    if (opts && opts->from_file)
+        *opts->from_file = 0;
     nd_src s;
     int rc = nd_src_init_mem(&s, data, len, ND_WINDOW);
     if (!rc)
-        rc = read_src(&s, relpath, doc_cap(opts), len, pr, fn, ctx);
+        rc = read_src(&s, relpath, doc_cap(opts), len, opts ? opts->from_file : NULL, pr, fn, ctx);
     nd_src_free(&s);
     return rc;
 }

@@ -75,6 +75,10 @@ typedef struct nd_read_opts {
                                   truncated (ND_RAW_TRUNCATED) and reported. 0: default */
     uint64_t *file_size;       /* if not NULL: set to the file's size on disk, 0 when it
                                   could not be opened */
+    int *from_file;            /* nd_read_mem: if not NULL, a WARC file is not read from
+                                  memory: nothing is handed over, 0 is returned and this
+                                  set to 1, so that the caller reads it with nd_read_file
+                                  and its records keep member_fd (to copy gzip members) */
 } nd_read_opts;
 
 #define ND_DEFAULT_MAX_DOC_BYTES (32u << 20)
@@ -88,7 +92,7 @@ int nd_read_file(const char *root, const char *relpath, const nd_read_opts *opts
 
 /* The same for a file whose whole content is already in memory (data, borrowed for
  * the call): what the batched reads of prefetch.h hand over. A WARC record read this
- * way has no member_fd, so ND_RAW_MEMBER_START is never set. */
+ * way has no member_fd, so ND_RAW_MEMBER_START is never set (see from_file). */
 int nd_read_mem(const char *relpath, const void *data, size_t len, const nd_read_opts *opts,
                 nd_problems *pr, nd_doc_fn fn, void *ctx);
 

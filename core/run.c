@@ -1728,6 +1728,34 @@ static int kept_doc(struct each_ctx *c, size_t i)
     return c->fn(c->fctx, i, &raw, c->text.p ? c->text.p : "", c->text.len);
 }
 
+/* One file's documents in nd_run_each_text: served from pass 1's kept text, or read
+ * again (from data when a batch read it whole). */
+static int each_file(struct each_ctx *c, size_t i, size_t end, int take, int kept,
+                     const char *data, size_t len)
+{
+    const nd_run *run = c->run;
+    int rc = ND_OK;
+    for (size_t k = i; kept && !rc && k < end; k++)
+        if (!c->want || c->want[k])
+            rc = kept_doc(c, k);
+    if (!take || kept || rc)
+        return rc;
+    atomic_fetch_add(&run->priv->reread, 1);
+    c->next = i;
+    c->end = end;
+    const char *path = run->files.paths[run->docs[i].file];
+    int from_file = 1;
+    nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes, .from_file = &from_file};
+    if (data)
+        rc = nd_read_mem(path, data, len, &ro, NULL, each_doc, c);
+    if (!rc && from_file)
+        rc = nd_read_file(run->opts.root, path, &ro, NULL, each_doc, c);
+    /* Documents the re-read no longer produced: the source changed under us. */
+    for (size_t k = c->next; !rc && k < end; k++)
+        rc = changed_doc(c, k);
+    return rc;
+}
+
 int nd_run_each_text(const nd_run *run, const uint8_t *want, unsigned flags, nd_run_claim_fn claim,
                      nd_run_text_fn fn, void *ctx)
 {
@@ -1737,37 +1765,68 @@ int nd_run_each_text(const nd_run *run, const uint8_t *want, unsigned flags, nd_
     c.no_mask = getenv("ND_TEST_NO_BOILER_MASK") != NULL;
     nd_blocks_init(&c.blocks);
     int rc = nd_norm_new(&c.norm);
-    nd_read_opts ro = {.max_doc_bytes = run->opts.max_doc_bytes};
+    /* Files to read again are read in batches, as in pass 1: each batch's files are
+     * claimed ahead of their turn (claims are in order, so the same ones are taken)
+     * and handed to fn in the same order as one by one. */
+    unsigned slots;
+    size_t slot_bytes;
+    prefetch_shape(&slots, &slot_bytes);
+    nd_prefetch *pf = NULL;
+    if (!rc)
+        rc = nd_prefetch_new(run->opts.root, slots, slot_bytes, &pf);
+    enum { WINDOW = 256 };
+    struct { size_t i, end; int take, kept; unsigned slot; } g[WINDOW];
+    const char **rel = rc ? NULL : malloc((pf ? slots : 1) * sizeof *rel);
+    if (!rc && !rel)
+        rc = nd_fail(ND_ENOMEM, "out of memory");
     size_t i = 0;
-    while (!rc && i < run->n_docs) {
-        size_t end = i, first = SIZE_MAX;
-        while (end < run->n_docs && run->docs[end].file == run->docs[i].file) {
-            if (first == SIZE_MAX && (!want || want[end]))
-                first = end;
-            end++;
+    int last = 0;
+    while (!rc && !last && i < run->n_docs) {
+        size_t ng = 0;
+        unsigned nr = 0;
+        while (i < run->n_docs && ng < WINDOW && nr < (pf ? slots : 1)) {
+            size_t end = i, first = SIZE_MAX;
+            while (end < run->n_docs && run->docs[end].file == run->docs[i].file) {
+                if (first == SIZE_MAX && (!want || want[end]))
+                    first = end;
+                end++;
+            }
+            int take = first != SIZE_MAX && claim ? claim(ctx, first) : first != SIZE_MAX;
+            if (take < 0) {
+                last = 1;
+                break;
+            }
+            /* Served from pass 1's kept text when every wanted document of the file has it. */
+            int kept = take && run->priv->texts;
+            for (size_t k = i; kept && k < end; k++)
+                kept = (want && !want[k]) || run->priv->texts[k].off != UINT64_MAX;
+            g[ng].i = i;
+            g[ng].end = end;
+            g[ng].take = take;
+            g[ng].kept = kept;
+            g[ng].slot = UINT_MAX;
+            if (take && !kept) {
+                g[ng].slot = nr;
+                rel[nr++] = run->files.paths[run->docs[i].file];
+            }
+            ng++;
+            i = end;
         }
-        int take = first != SIZE_MAX && claim ? claim(ctx, first) : first != SIZE_MAX;
-        if (take < 0)
-            break;
-        /* Served from pass 1's kept text when every wanted document of the file has it. */
-        int kept = take && run->priv->texts;
-        for (size_t k = i; kept && k < end; k++)
-            kept = (want && !want[k]) || run->priv->texts[k].off != UINT64_MAX;
-        for (size_t k = i; kept && !rc && k < end; k++)
-            if (!want || want[k])
-                rc = kept_doc(&c, k);
-        if (take && !kept) {
-            atomic_fetch_add(&run->priv->reread, 1);
-            c.next = i;
-            c.end = end;
-            rc = nd_read_file(run->opts.root, run->files.paths[run->docs[i].file], &ro, NULL,
-                              each_doc, &c);
-            /* Documents the re-read no longer produced: the source changed under us. */
-            for (size_t k = c.next; !rc && k < end; k++)
-                rc = changed_doc(&c, k);
+        if (pf && nr && nd_prefetch_run(pf, rel, nr) != ND_OK) {
+            nd_prefetch_free(pf); /* the ring failed: plain reads from here on */
+            pf = NULL;
+            nd_errclear();
         }
-        i = end;
+        for (size_t k = 0; k < ng && !rc; k++) {
+            size_t len = 0;
+            int big = 0;
+            const char *data = pf && g[k].slot != UINT_MAX ? nd_prefetch_get(pf, g[k].slot, &len, &big)
+                                                           : NULL;
+            rc = each_file(&c, g[k].i, g[k].end, g[k].take, g[k].kept, data, len);
+        }
     }
+    free(rel);
+    nd_prefetch_free(pf);
     nd_toks_free(&c.toks);
     nd_buf_free(&c.text);
     nd_buf_free(&c.nbuf);
