@@ -63,6 +63,36 @@ static int ops_supported(struct io_uring *ring)
     return ok;
 }
 
+/* Opening into a registered slot came after the opcodes themselves (Linux 5.15); an
+ * older kernel would fail every open of a batch, so one is tried here: the root. */
+static int direct_open_works(nd_prefetch *pf)
+{
+    struct io_uring_sqe *o = io_uring_get_sqe(&pf->ring), *c = o ? io_uring_get_sqe(&pf->ring) : NULL;
+    if (!o || !c)
+        return 0;
+    io_uring_prep_openat_direct(o, pf->dirfd, ".", O_RDONLY | O_DIRECTORY, 0, 0);
+    o->flags |= IOSQE_IO_LINK;
+    io_uring_sqe_set_data64(o, 1);
+    io_uring_prep_close_direct(c, 0);
+    io_uring_sqe_set_data64(c, 2);
+    if (io_uring_submit(&pf->ring) != 2)
+        return 0;
+    int opened = 0;
+    for (int got = 0; got < 2; got++) {
+        struct io_uring_cqe *cqe;
+        int rc;
+        do
+            rc = io_uring_wait_cqe(&pf->ring, &cqe);
+        while (rc == -EINTR);
+        if (rc < 0)
+            return 0;
+        if (io_uring_cqe_get_data64(cqe) == 1)
+            opened = cqe->res >= 0;
+        io_uring_cqe_seen(&pf->ring, cqe);
+    }
+    return opened;
+}
+
 int nd_prefetch_new(const char *root, unsigned slots, size_t slot_bytes, nd_prefetch **out)
 {
     *out = NULL;
@@ -88,7 +118,8 @@ int nd_prefetch_new(const char *root, unsigned slots, size_t slot_bytes, nd_pref
         return ND_OK;
     }
     pf->ring_ok = 1;
-    if (!ops_supported(&pf->ring) || io_uring_register_files_sparse(&pf->ring, slots) != 0) {
+    if (!ops_supported(&pf->ring) || io_uring_register_files_sparse(&pf->ring, slots) != 0 ||
+        !direct_open_works(pf)) {
         nd_prefetch_free(pf);
         return ND_OK;
     }

@@ -1468,6 +1468,8 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
         rc = nd_fail(ND_ENOMEM, "out of memory");
         goto out_fail;
     }
+    size_t slot_bytes;
+    prefetch_shape(&pv->prefetch_slots, &slot_bytes);
     for (unsigned i = 0; i < nt; i++) {
         ws[i].run = run;
         ws[i].id = i;
@@ -1478,8 +1480,6 @@ int nd_run_crawl(const nd_run_opts *opts, nd_run **out)
             rc = nd_fail(ND_ENOMEM, "out of memory");
             goto out_fail;
         }
-        size_t slot_bytes;
-        prefetch_shape(&pv->prefetch_slots, &slot_bytes);
         if ((rc = nd_prefetch_new(opts->root, pv->prefetch_slots, slot_bytes, &ws[i].pf)))
             goto out_fail;
     }
