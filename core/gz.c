@@ -38,8 +38,8 @@ int nd_src_init_mem(nd_src *s, const void *data, size_t len, size_t wcap)
     int rc = nd_src_init(s, -1, wcap);
     if (rc)
         return rc;
-    s->mem = data;
-    s->mem_len = len;
+    s->mem = data ? data : (const void *)""; /* non-NULL: the memory source even when empty */
+    s->mem_len = data ? len : 0;
     return ND_OK;
 }
 
