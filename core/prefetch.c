@@ -63,6 +63,16 @@ static int ops_supported(struct io_uring *ring)
     return ok;
 }
 
+/* The next completion; a signal only interrupts the wait. */
+static int wait_cqe(nd_prefetch *pf, struct io_uring_cqe **cqe)
+{
+    int rc;
+    do
+        rc = io_uring_wait_cqe(&pf->ring, cqe);
+    while (rc == -EINTR);
+    return rc;
+}
+
 /* Opening into a registered slot came after the opcodes themselves (Linux 5.15); an
  * older kernel would fail every open of a batch, so one is tried here: the root. */
 static int direct_open_works(nd_prefetch *pf)
@@ -80,11 +90,7 @@ static int direct_open_works(nd_prefetch *pf)
     int opened = 0;
     for (int got = 0; got < 2; got++) {
         struct io_uring_cqe *cqe;
-        int rc;
-        do
-            rc = io_uring_wait_cqe(&pf->ring, &cqe);
-        while (rc == -EINTR);
-        if (rc < 0)
+        if (wait_cqe(pf, &cqe) < 0)
             return 0;
         if (io_uring_cqe_get_data64(cqe) == 1)
             opened = cqe->res >= 0;
@@ -165,10 +171,7 @@ int nd_prefetch_run(nd_prefetch *pf, const char *const *rel, unsigned n)
         return nd_fail(ND_EIO, "io_uring submit: %s", strerror(rc < 0 ? -rc : EAGAIN));
     for (unsigned got = 0; got < 4 * n; got++) {
         struct io_uring_cqe *cqe;
-        do
-            rc = io_uring_wait_cqe(&pf->ring, &cqe);
-        while (rc == -EINTR);
-        if (rc < 0)
+        if ((rc = wait_cqe(pf, &cqe)) < 0)
             return nd_fail(ND_EIO, "io_uring wait: %s", strerror(-rc));
         uint64_t d = io_uring_cqe_get_data64(cqe);
         unsigned k = (unsigned)(d >> 2);
