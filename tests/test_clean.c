@@ -381,10 +381,10 @@ static void test_tree_end_to_end(void **state)
      * path gives way to zlib); a file cut short is not a readable gzip file. */
     rm_leftovers(dst);
     expect_ok(run_nd((const char *[]){"clean", src, "--out", dst, "-q", NULL}));
-    sh("cd '%s' && f=$(find . -name 'library.txt.txt.gz') && zcat "$f" > t && "
-       "head -c 100 t | gzip -n > "$f" && tail -c +101 t | gzip -n >> "$f" && rm t", dst);
+    sh("cd '%s' && f=$(find . -name 'library.txt.txt.gz') && zcat \"$f\" > t && "
+       "head -c 100 t | gzip -n > \"$f\" && tail -c +101 t | gzip -n >> \"$f\" && rm t", dst);
     expect_ok(run_nd((const char *[]){"verify", dst, NULL}));
-    sh("cd '%s' && f=$(find . -name 'library.txt.txt.gz') && head -c 30 "$f" > t && mv t "$f"", dst);
+    sh("cd '%s' && f=$(find . -name 'library.txt.txt.gz') && head -c 30 \"$f\" > t && mv t \"$f\"", dst);
     r = run_nd((const char *[]){"verify", dst, NULL});
     assert_int_equal(r.code, 1);
     assert_non_null(strstr(r.out, "library.txt.txt.gz: not a readable gzip file"));
