@@ -86,17 +86,18 @@ static double from_memory(const struct file *files, size_t n, const char *all, n
 }
 
 /* Batched reads as the reader makes them (prefetch.h; 32 files of up to 64 KiB a
- * batch), each file then handed to fn; files not read whole are read one by one. The
- * paths are absolute or relative to the current folder, so the root is ".". */
+ * batch), each file then handed to fn; files not read whole are read one by one. As
+ * the reader opens paths relative to the crawl's root, these are opened relative to
+ * the folder all of them share (skip: the length of its name and slash). */
 #define SLOTS 32u
-static int batched(nd_prefetch *pf, const struct file *files, size_t n, char **tmp, size_t *cap,
-                   int (*fn)(const char *, size_t, void *), void *arg)
+static int batched(nd_prefetch *pf, const struct file *files, size_t n, size_t skip, char **tmp,
+                   size_t *cap, int (*fn)(const char *, size_t, void *), void *arg)
 {
     const char *rel[SLOTS];
     for (size_t i = 0; i < n; i += SLOTS) {
         unsigned m = n - i < SLOTS ? (unsigned)(n - i) : SLOTS;
         for (unsigned k = 0; k < m; k++)
-            rel[k] = files[i + k].path;
+            rel[k] = files[i + k].path + skip;
         if (nd_prefetch_run(pf, rel, m))
             return -1;
         for (unsigned k = 0; k < m; k++) {
@@ -117,6 +118,21 @@ static int batched(nd_prefetch *pf, const struct file *files, size_t n, char **t
         }
     }
     return 0;
+}
+
+/* Length of the folder prefix (through its last '/') that every path shares; 0 if none. */
+static size_t common_dir(const struct file *files, size_t n)
+{
+    size_t k = n ? strlen(files[0].path) : 0;
+    for (size_t i = 1; i < n && k; i++) {
+        size_t j = 0;
+        while (j < k && files[i].path[j] == files[0].path[j])
+            j++;
+        k = j;
+    }
+    while (k && files[0].path[k - 1] != '/')
+        k--;
+    return k;
 }
 
 struct per_file {
@@ -214,13 +230,16 @@ int main(int argc, char **argv)
 
     /* The same in batches, as the reader reads (where io_uring is usable). Paths may
      * be absolute: openat ignores the root then. */
+    size_t skip = common_dir(files, n);
+    char *root = skip ? strndup(files[0].path, skip - 1) : strdup(".");
     nd_prefetch *pf = NULL;
-    if (nd_prefetch_new(".", SLOTS, (size_t)64 << 10, &pf))
+    if (!root || nd_prefetch_new(*root ? root : "/", SLOTS, (size_t)64 << 10, &pf))
         return 1;
+    free(root);
     double t_batch = -1;
     if (pf) {
         t = now();
-        if (batched(pf, files, n, &tmp, &tmp_cap, NULL, NULL))
+        if (batched(pf, files, n, skip, &tmp, &tmp_cap, NULL, NULL))
             return 1;
         t_batch = now() - t;
     }
@@ -243,7 +262,7 @@ int main(int argc, char **argv)
     t = now();
     struct per_file per = {&b, nm, &out, &toks};
     if (pf) {
-        if (batched(pf, files, n, &tmp, &tmp_cap, extract_norm, &per))
+        if (batched(pf, files, n, skip, &tmp, &tmp_cap, extract_norm, &per))
             return 1;
     } else {
         for (size_t i = 0; i < n; i++) {
