@@ -298,7 +298,8 @@ static const char *next_amp(struct ctx *c, const char *from)
 static int emit(struct ctx *c, const char *s, size_t n)
 {
     nd_buf *b = c->sink;
-    int rc = nd_buf_reserve(b, n);
+    /* Room for n bytes and the NUL is the common case: no call then. */
+    int rc = b->cap - b->len > n ? ND_OK : nd_buf_reserve(b, n);
     if (rc)
         return rc;
     b->len += nd_collapse(b->p + b->len, s, n, &c->sp, 1);
