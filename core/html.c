@@ -565,18 +565,15 @@ static enum tok token(const char *lt, const char *end, int foreign, struct tag *
     } else if (!is_alpha((unsigned char)*q)) {
         return T_TEXT;
     }
+    /* The name ends at whitespace, '/' or '>' (classes 1-3), lowercased as it is read. */
     const char *n0 = q;
-    while (q < end && cls[(unsigned char)*q] != C_WS && *q != '/' && *q != '>')
-        q++;
+    size_t k = 0;
+    for (unsigned char ch; q < end && (unsigned)(cls[ch = (unsigned char)*q] - C_WS) > C_GT - C_WS;
+         q++, k++)
+        if (k < sizeof t->name)
+            t->name[k] = (char)((unsigned)(ch - 'A') < 26 ? ch | 0x20 : ch);
     t->len = (size_t)(q - n0);
-    t->kind = K_INLINE;
-    if (t->len < sizeof t->name) {
-        for (size_t i = 0; i < t->len; i++) {
-            unsigned char ch = (unsigned char)n0[i];
-            t->name[i] = (char)((unsigned)(ch - 'A') < 26 ? ch | 0x20 : ch);
-        }
-        t->kind = classify(t->name, t->len);
-    }
+    t->kind = t->len < sizeof t->name ? classify(t->name, t->len) : K_INLINE;
     const char *after = tag_end(q, end, &t->self);
     if (!after)
         return T_EOF;
