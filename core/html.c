@@ -566,13 +566,12 @@ static enum tok token(const char *lt, const char *end, int foreign, struct tag *
         return T_TEXT;
     }
     /* The name ends at whitespace, '/' or '>' (classes 1-3), lowercased as it is read. */
-    const char *n0 = q;
     size_t k = 0;
     for (unsigned char ch; q < end && (unsigned)(cls[ch = (unsigned char)*q] - C_WS) > C_GT - C_WS;
          q++, k++)
         if (k < sizeof t->name)
             t->name[k] = (char)((unsigned)(ch - 'A') < 26 ? ch | 0x20 : ch);
-    t->len = (size_t)(q - n0);
+    t->len = k;
     t->kind = t->len < sizeof t->name ? classify(t->name, t->len) : K_INLINE;
     const char *after = tag_end(q, end, &t->self);
     if (!after)
