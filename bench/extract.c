@@ -85,10 +85,10 @@ static double from_memory(const struct file *files, size_t n, const char *all, n
     return now() - t;
 }
 
-/* Batched reads as the reader makes them (prefetch.h; 32 files of up to 64 KiB a
- * batch), each file then handed to fn; files not read whole are read one by one. As
- * the reader opens paths relative to the crawl's root, these are opened relative to
- * the folder all of them share (skip: the length of its name and slash). */
+/* Reads as the reader makes them, each file then handed to fn: in batches (prefetch.h;
+ * 32 files of up to 64 KiB), files not read whole one by one; without pf (no io_uring
+ * here), all one by one. As the reader opens paths relative to the crawl's root, these
+ * are opened relative to the folder all of them share (skip: its name and slash). */
 #define SLOTS 32u
 static int batched(nd_prefetch *pf, const struct file *files, size_t n, size_t skip, char **tmp,
                    size_t *cap, int (*fn)(const char *, size_t, void *), void *arg)
@@ -98,14 +98,14 @@ static int batched(nd_prefetch *pf, const struct file *files, size_t n, size_t s
         unsigned m = n - i < SLOTS ? (unsigned)(n - i) : SLOTS;
         for (unsigned k = 0; k < m; k++)
             rel[k] = files[i + k].path + skip;
-        if (nd_prefetch_run(pf, rel, m))
+        if (pf && nd_prefetch_run(pf, rel, m))
             return -1;
         for (unsigned k = 0; k < m; k++) {
             if (files[i + k].len == SIZE_MAX)
                 continue;
-            size_t len;
+            size_t len = 0;
             int big;
-            const char *p = nd_prefetch_get(pf, k, &len, &big);
+            const char *p = pf ? nd_prefetch_get(pf, k, &len, &big) : NULL;
             if (!p) {
                 long r = read_into(files[i + k].path, tmp, cap);
                 if (r < 0)
@@ -228,8 +228,7 @@ int main(int argc, char **argv)
             return 1;
     double t_read = now() - t;
 
-    /* The same in batches, as the reader reads (where io_uring is usable). Paths may
-     * be absolute: openat ignores the root then. */
+    /* The same in batches, as the reader reads (where io_uring is usable). */
     size_t skip = common_dir(files, n);
     char *root = skip ? strndup(files[0].path, skip - 1) : strdup(".");
     nd_prefetch *pf = NULL;
@@ -258,19 +257,11 @@ int main(int argc, char **argv)
     if (t_ext < 0 || t_norm < 0)
         return 1;
 
-    /* All three per file, as the reader does them (one buffer reused). */
+    /* All three per file, as the reader does them. */
     t = now();
     struct per_file per = {&b, nm, &out, &toks};
-    if (pf) {
-        if (batched(pf, files, n, skip, &tmp, &tmp_cap, extract_norm, &per))
-            return 1;
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            long r = read_into(files[i].path, &tmp, &tmp_cap);
-            if (r >= 0 && extract_norm(tmp, (size_t)r, &per))
-                return 1;
-        }
-    }
+    if (batched(pf, files, n, skip, &tmp, &tmp_cap, extract_norm, &per))
+        return 1;
     double t_all = now() - t;
 
     double bytes = (double)all_len;

@@ -312,11 +312,8 @@ static void check_tree(struct verify *vf)
             if (nb < (pf ? VERIFY_SLOTS : 1u))
                 continue;
         }
-        if (pf && nb && nd_prefetch_run(pf, rel, nb) != ND_OK) {
-            nd_prefetch_free(pf); /* the ring failed: one file at a time from here on */
-            pf = NULL;
-            nd_errclear();
-        }
+        if (pf && nb)
+            nd_prefetch_run(pf, rel, nb);
         for (unsigned k = 0; k < nb; k++) {
             size_t len = 0;
             int big = 0;

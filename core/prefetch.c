@@ -32,6 +32,7 @@ struct nd_prefetch {
     char tail[TAIL_BYTES];       /* the second reads' bytes, never looked at */
     struct slot *st;
     unsigned n;                  /* files in the last batch */
+    int broken;                  /* the ring failed once: every file goes the plain way */
 };
 
 enum { OP_OPEN, OP_READ, OP_TAIL, OP_CLOSE };
@@ -141,16 +142,28 @@ static struct io_uring_sqe *sqe(nd_prefetch *pf, unsigned k, unsigned op)
     return s;
 }
 
+/* The ring failed: nothing more is submitted (requests may still be in flight, so the
+ * buffers are never read again), and every file of this batch and the next goes the
+ * plain way. */
+static int give_up(nd_prefetch *pf)
+{
+    pf->broken = 1;
+    pf->n = 0;
+    return ND_OK;
+}
+
 int nd_prefetch_run(nd_prefetch *pf, const char *const *rel, unsigned n)
 {
     pf->n = 0;
     if (n > pf->slots)
         return nd_fail(ND_EUSAGE, "prefetch batch of %u files for %u slots", n, pf->slots);
+    if (pf->broken)
+        return ND_OK;
     for (unsigned k = 0; k < n; k++) {
         struct io_uring_sqe *o = sqe(pf, k, OP_OPEN), *r = sqe(pf, k, OP_READ),
                             *t = sqe(pf, k, OP_TAIL), *c = sqe(pf, k, OP_CLOSE);
         if (!o || !r || !t || !c)
-            return nd_fail(ND_EIO, "io_uring submission queue full");
+            return give_up(pf);
         /* O_NONBLOCK: a FIFO put in a file's place never blocks the open; a read that
          * would wait for the disk then stops short or fails, and the file goes to the
          * plain path, as the tail read only returns 0 at the true end. */
@@ -168,11 +181,11 @@ int nd_prefetch_run(nd_prefetch *pf, const char *const *rel, unsigned n)
     }
     int rc = io_uring_submit(&pf->ring);
     if (rc < 0 || (unsigned)rc != 4 * n)
-        return nd_fail(ND_EIO, "io_uring submit: %s", strerror(rc < 0 ? -rc : EAGAIN));
+        return give_up(pf);
     for (unsigned got = 0; got < 4 * n; got++) {
         struct io_uring_cqe *cqe;
-        if ((rc = wait_cqe(pf, &cqe)) < 0)
-            return nd_fail(ND_EIO, "io_uring wait: %s", strerror(-rc));
+        if (wait_cqe(pf, &cqe) < 0)
+            return give_up(pf);
         uint64_t d = io_uring_cqe_get_data64(cqe);
         unsigned k = (unsigned)(d >> 2);
         if (k < n) {

@@ -15,8 +15,9 @@ typedef struct nd_prefetch nd_prefetch;
 int nd_prefetch_new(const char *root, unsigned slots, size_t slot_bytes, nd_prefetch **out);
 void nd_prefetch_free(nd_prefetch *pf);
 
-/* Open, read and close rel[0..n) (n <= slots), waiting for all of them. 0, or negative
- * when the ring failed (the caller then reads the files itself). */
+/* Open, read and close rel[0..n) (n <= slots, else ND_EUSAGE), waiting for all of
+ * them. Returns 0 otherwise: should the ring fail, no file of this batch or a later one
+ * is handed over, and the caller reads each itself as for any file not read whole. */
 int nd_prefetch_run(nd_prefetch *pf, const char *const *rel, unsigned n);
 
 /* File k of the last batch: its whole content (borrowed until the next run), or NULL

@@ -878,12 +878,8 @@ static void *pass1_main(void *arg)
         if (first >= run->files.n)
             break;
         size_t n = run->files.n - first < batch ? run->files.n - first : batch;
-        if (w->pf && nd_prefetch_run(w->pf, (const char *const *)run->files.paths + first,
-                                     (unsigned)n) != ND_OK) {
-            nd_prefetch_free(w->pf); /* the ring failed: plain reads from here on */
-            w->pf = NULL;
-            nd_errclear();
-        }
+        if (w->pf)
+            nd_prefetch_run(w->pf, (const char *const *)run->files.paths + first, (unsigned)n);
         for (size_t k = 0; k < n && !w->rc; k++) {
             size_t len = 0;
             int big = 0;
@@ -1812,11 +1808,8 @@ int nd_run_each_text(const nd_run *run, const uint8_t *want, unsigned flags, nd_
             ng++;
             i = end;
         }
-        if (pf && nr && nd_prefetch_run(pf, rel, nr) != ND_OK) {
-            nd_prefetch_free(pf); /* the ring failed: plain reads from here on */
-            pf = NULL;
-            nd_errclear();
-        }
+        if (pf && nr)
+            nd_prefetch_run(pf, rel, nr);
         for (size_t k = 0; k < ng && !rc; k++) {
             size_t len = 0;
             int big = 0;
